@@ -1,0 +1,5 @@
+"""``python -m chairlink`` runs the command line."""
+
+from chairlink.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""Dead reckoning from the MCU's cumulative encoder ticks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from firmware_bridge.kinematics import body_twist, ticks_to_meters
+from firmware_bridge.messages import Odometry
+
+__all__ = ["OdometryEstimate", "OdometryIntegrator", "tick_delta"]
+
+
+def tick_delta(current: int, previous: int) -> int:
+    """Difference of two int32 tick counters, correct across wrap-around."""
+    return ((current - previous + 2**31) % 2**32) - 2**31
+
+
+@dataclass(frozen=True, slots=True)
+class OdometryEstimate:
+    """Pose in the odometry frame (m, rad) and body velocity (m/s, rad/s) at ``stamp_ns``."""
+
+    stamp_ns: int
+    x_m: float
+    y_m: float
+    theta_rad: float
+    linear_mps: float
+    angular_radps: float
+    distance_m: float
+
+
+class OdometryIntegrator:
+    """Integrates tick deltas into a pose with midpoint (second-order Runge-Kutta) steps."""
+
+    def __init__(self, radius_m: float, separation_m: float, ticks_per_rev: int) -> None:
+        self._radius = radius_m
+        self._separation = separation_m
+        self._tpr = ticks_per_rev
+        self._last: Odometry | None = None
+        self._x = 0.0
+        self._y = 0.0
+        self._theta = 0.0
+        self._distance = 0.0
+        self._estimate: OdometryEstimate | None = None
+
+    @property
+    def estimate(self) -> OdometryEstimate | None:
+        """The latest estimate, or None before two samples arrived."""
+        return self._estimate
+
+    def reset(self) -> None:
+        """Forget the previous sample (after a reconnect the MCU may have rebooted)."""
+        self._last = None
+
+    def update(self, sample: Odometry, stamp_ns: int) -> OdometryEstimate | None:
+        """Take the next sample; return the new estimate (None for the first sample)."""
+        previous, self._last = self._last, sample
+        if previous is None:
+            return self._estimate
+        left = ticks_to_meters(tick_delta(sample.left_ticks, previous.left_ticks), self._radius, self._tpr)
+        right = ticks_to_meters(
+            tick_delta(sample.right_ticks, previous.right_ticks), self._radius, self._tpr
+        )
+        ds, dtheta = body_twist(left, right, self._separation)
+        heading = self._theta + dtheta / 2.0
+        self._x += ds * math.cos(heading)
+        self._y += ds * math.sin(heading)
+        self._theta = math.atan2(math.sin(self._theta + dtheta), math.cos(self._theta + dtheta))
+        self._distance += abs(ds)
+        interval = sample.interval_us / 1e6
+        linear, angular = (ds / interval, dtheta / interval) if interval > 0 else (0.0, 0.0)
+        self._estimate = OdometryEstimate(
+            stamp_ns, self._x, self._y, self._theta, linear, angular, self._distance
+        )
+        return self._estimate
