@@ -155,6 +155,7 @@ class SerialDriver:
         self._command_ns = 0
         self._command_is_set = False
         self._last_nonzero_ns = 0
+        self._last_motion_ns = 0
         self._last_drive_tx_ns = 0
         self._last_tx_ns = 0
         self._last_rx_ns = 0
@@ -266,9 +267,21 @@ class SerialDriver:
         return self.request(EstopClear(), timeout)
 
     def rearm(self, timeout: float = 0.5) -> Ack:
-        """Clear latched faults and arm the MCU."""
+        """Configure the MCU if it is not, then clear latched faults and arm it.
+
+        Raises:
+            LinkError: no ACK in time, or the MCU refused the configuration; a chair never
+                arms on a configuration other than chair.yaml's.
+        """
         with self._state_lock:
             self._command = (0.0, 0.0)
+        status = self._latest_status
+        if status is None or not status.message.flag & StatusFlag.CONFIGURED:
+            ack = self.request(self._configure, timeout)
+            if ack.error != ErrorCode.OK:
+                raise LinkError(
+                    f"{self.port}: MCU refused the configuration: {ErrorCode(ack.error).name}"
+                )
         return self.request(Rearm(), timeout)
 
     def request(self, message: HostMessage, timeout: float = 0.5, *, retries: int = 1) -> Ack:
@@ -348,6 +361,14 @@ class SerialDriver:
             self._last_error = str(err)
             return False
         port.reset_input_buffer()
+        try:
+            # A lone delimiter ends whatever partial frame the MCU's receiver holds, so the
+            # first real frame is not fused with line noise from the reconnect.
+            port.write(b"\x00")
+        except (serial.SerialException, OSError) as err:
+            self._last_error = f"write failed: {err}"
+            port.close()
+            return False
         now = self._clock()
         self._decoder = FrameDecoder()
         self._rx_seq = None
@@ -360,6 +381,8 @@ class SerialDriver:
         self._connected_once = True
         self._last_error = ""
         _log.info("opened %s at %d baud", self.port, self.config.baud)
+        self._last_configure_ns = now
+        self._send(self._configure)
         return True
 
     def _close(self) -> None:
@@ -410,6 +433,12 @@ class SerialDriver:
             self._track_sequence(item)
             message = item.message
             if isinstance(message, Odometry):
+                previous = self._latest_odometry
+                if previous is None or (previous.message.left_ticks, previous.message.right_ticks) != (
+                    message.left_ticks,
+                    message.right_ticks,
+                ):
+                    self._last_motion_ns = now
                 self._latest_odometry = Received(now, item.seq, message)
             elif isinstance(message, Status):
                 self._latest_status = Received(now, item.seq, message)
@@ -458,8 +487,11 @@ class SerialDriver:
                 _log.warning("%s: link dead: %s", self.port, self._last_error)
                 self._drop_link.set()
                 continue
+            # Drive frames go on while the chair is commanded to move, and after a zero command
+            # until the wheels have stood still for a while, so a lost zero frame is repaired.
+            settled_since = max(self._last_nonzero_ns, self._last_motion_ns)
             driving = self._command_is_set and (
-                self._command != (0.0, 0.0) or now - self._last_nonzero_ns < self._zero_hold_ns
+                self._command != (0.0, 0.0) or now - settled_since < self._zero_hold_ns
             )
             if driving and now - self._last_drive_tx_ns >= self._refresh_ns:
                 self._send_drive(now)
