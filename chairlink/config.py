@@ -140,7 +140,9 @@ def load_chair_config(path: str | Path | None = None, **overrides: Any) -> Chair
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
-            raise ConfigError(f"{source}: expected a mapping at the top level, got {type(loaded).__name__}")
+            raise ConfigError(
+                f"{source}: expected a mapping at the top level, got {type(loaded).__name__}"
+            )
         data = loaded
     data.update(overrides)
     try:

@@ -348,8 +348,10 @@ class SerialDriver:
             if self._command_is_set and now - self._command_ns > self._command_timeout_ns:
                 if self._command != (0.0, 0.0):
                     self._command_timeouts += 1
-                    _log.warning("drive command not renewed within %.3f s: commanding zero",
-                                 self._command_timeout_ns / 1e9)
+                    _log.warning(
+                        "drive command not renewed within %.3f s: commanding zero",
+                        self._command_timeout_ns / 1e9,
+                    )
                 self._command = (0.0, 0.0)
             linear, angular = self._command
         self._send(Drive(linear, angular))
@@ -434,7 +436,10 @@ class SerialDriver:
             message = item.message
             if isinstance(message, Odometry):
                 previous = self._latest_odometry
-                if previous is None or (previous.message.left_ticks, previous.message.right_ticks) != (
+                if previous is None or (
+                    previous.message.left_ticks,
+                    previous.message.right_ticks,
+                ) != (
                     message.left_ticks,
                     message.right_ticks,
                 ):

@@ -63,8 +63,9 @@ class FaultInjector:
                 continue
             if p.bit_flip_rate and rng.random() < p.bit_flip_rate:
                 self.flipped += 1
-                byte ^= 1 << rng.randrange(8)
-            out.append(byte)
+                out.append(byte ^ (1 << rng.randrange(8)))
+            else:
+                out.append(byte)
             if p.insert_rate and rng.random() < p.insert_rate:
                 self.inserted += 1
                 out.append(rng.randrange(256))

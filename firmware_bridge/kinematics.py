@@ -7,7 +7,9 @@ import math
 __all__ = ["body_twist", "ticks_to_meters", "wheel_speeds"]
 
 
-def wheel_speeds(linear_mps: float, angular_radps: float, separation_m: float) -> tuple[float, float]:
+def wheel_speeds(
+    linear_mps: float, angular_radps: float, separation_m: float
+) -> tuple[float, float]:
     """Left and right wheel rim speeds (m/s) for a body twist."""
     half = angular_radps * separation_m / 2.0
     return linear_mps - half, linear_mps + half

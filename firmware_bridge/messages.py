@@ -122,7 +122,8 @@ class _Message:
             raise EncodeError(f"{type(self).__name__}: {err}") from err
 
     def _fields(self) -> tuple[int | float, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)  # type: ignore[attr-defined]
+        names: tuple[str, ...] = self.__slots__
+        return tuple(getattr(self, name) for name in names)
 
     @classmethod
     def unpack(cls, body: bytes) -> Self:

@@ -57,7 +57,9 @@ class OdometryIntegrator:
         previous, self._last = self._last, sample
         if previous is None:
             return self._estimate
-        left = ticks_to_meters(tick_delta(sample.left_ticks, previous.left_ticks), self._radius, self._tpr)
+        left = ticks_to_meters(
+            tick_delta(sample.left_ticks, previous.left_ticks), self._radius, self._tpr
+        )
         right = ticks_to_meters(
             tick_delta(sample.right_ticks, previous.right_ticks), self._radius, self._tpr
         )

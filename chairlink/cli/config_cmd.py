@@ -24,7 +24,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     config = load_chair_config(args.path)
-    print(f"{args.path}: valid chair config for {config.identity.chair_id} at {config.identity.site}")
+    print(
+        f"{args.path}: valid chair config for {config.identity.chair_id} at {config.identity.site}"
+    )
     return 0
 
 

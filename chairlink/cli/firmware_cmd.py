@@ -1,16 +1,28 @@
-"""``chairlink firmware``: run the MCU simulator on a pty, or probe any port with the driver."""
+"""``chairlink firmware``: run the MCU simulator on a pty, or probe any port with the driver.
+
+The CLI imports this module only when the ``firmware`` noun runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
 import time
 from types import FrameType
 
+from chairlink.cli.probe_view import ProbeView
 from chairlink.config import FirmwareConfig, load_chair_config
 from chairlink.errors import ChairlinkError
+from firmware_bridge.driver import Received, SerialDriver, configure_message
+from firmware_bridge.errors import LinkError
+from firmware_bridge.fault_injection import FaultProfile
+from firmware_bridge.mcu_sim import McuSimulator
+from firmware_bridge.messages import Ack, ErrorCode, Odometry, Status
+from firmware_bridge.odometry import OdometryIntegrator
+from firmware_bridge.plant import Plant
 
 __all__ = ["register"]
 
@@ -23,9 +35,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "sim",
         help="run the motor MCU simulator on a pseudo-terminal and print its device path",
         description=(
-            "Run the motor MCU simulator on a pseudo-terminal, paced at the baud rate. It prints "
-            "the device path, then reads commands on stdin until interrupted: 'seat KG open|closed', "
-            "'joystick X Y on|off', 'unplug', 'replug', 'state'."
+            "Run the motor MCU simulator on a pseudo-terminal, paced at the baud rate. It "
+            "prints the device path, then reads commands on stdin until interrupted: "
+            "'seat KG open|closed', 'joystick X Y on|off', 'unplug', 'replug', 'state'."
         ),
     )
     sim.add_argument("--config", help="chair.yaml (default: built-in defaults)")
@@ -74,11 +86,6 @@ def _terminate_on_sigterm() -> None:
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from firmware_bridge.driver import configure_message
-    from firmware_bridge.fault_injection import FaultProfile
-    from firmware_bridge.mcu_sim import McuSimulator
-    from firmware_bridge.plant import Plant
-
     config = _firmware_config(args.config, baud=args.baud)
     faults = FaultProfile(
         bit_flip_rate=args.bit_flip_rate,
@@ -93,17 +100,12 @@ def _sim(args: argparse.Namespace) -> int:
     _terminate_on_sigterm()
     with sim:
         print(sim.device_path, flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             _sim_console(sim)
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
-def _sim_console(sim: object) -> None:
-    from firmware_bridge.mcu_sim import McuSimulator
-
-    assert isinstance(sim, McuSimulator)
+def _sim_console(sim: McuSimulator) -> None:
     for line in sys.stdin:
         words = line.split()
         if not words:
@@ -131,21 +133,12 @@ def _sim_console(sim: object) -> None:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from chairlink.cli.probe_view import ProbeView
-    from firmware_bridge.driver import SerialDriver
-    from firmware_bridge.errors import LinkError
-    from firmware_bridge.messages import ErrorCode
-    from firmware_bridge.odometry import OdometryIntegrator
-
     config = _firmware_config(args.config, port=args.port)
     wheels = config.wheels
     odometry = OdometryIntegrator(wheels.radius_m, wheels.separation_m, wheels.ticks_per_rev)
 
-    def on_frame(received: object) -> None:
-        from firmware_bridge.driver import Received
-        from firmware_bridge.messages import Odometry
-
-        if isinstance(received, Received) and isinstance(received.message, Odometry):
+    def on_frame(received: Received[Odometry | Status | Ack]) -> None:
+        if isinstance(received.message, Odometry):
             odometry.update(received.message, received.stamp_ns)
 
     _terminate_on_sigterm()
@@ -154,16 +147,16 @@ def _probe(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.duration if args.duration > 0 else float("inf")
     with driver:
         if not driver.wait_for_link(5.0):
-            raise ChairlinkError(f"{args.port}: no MCU answered within 5 s ({driver.stats().last_error})")
+            raise ChairlinkError(
+                f"{args.port}: no MCU answered within 5 s ({driver.stats().last_error})"
+            )
         if args.arm:
             try:
                 ack = driver.rearm()
             except LinkError as err:
                 raise ChairlinkError(f"re-arm failed: {err}") from err
             view.note(f"re-arm: {ErrorCode(ack.error).name}")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             view.run(deadline, drive=tuple(args.drive) if args.drive else None)
-        except KeyboardInterrupt:
-            pass
     view.summary()
     return 0

@@ -17,7 +17,9 @@ __all__ = ["ProbeView"]
 
 
 def _names(value: int, kind: type[Fault] | type[StatusFlag]) -> str:
-    names = [member.name for member in kind if member.value and value & member.value and member.name]
+    names = [
+        member.name for member in kind if member.value and value & member.value and member.name
+    ]
     return ",".join(names) or "-"
 
 
@@ -54,7 +56,9 @@ class ProbeView:
         if drive is not None and self._driver.link_up:
             self._driver.command(drive[0], drive[1])
 
-    def _sleep_commanding(self, seconds: float, deadline: float, drive: tuple[float, ...] | None) -> None:
+    def _sleep_commanding(
+        self, seconds: float, deadline: float, drive: tuple[float, ...] | None
+    ) -> None:
         end = min(deadline, time.monotonic() + seconds)
         while time.monotonic() < end:
             self._command(drive)
@@ -64,9 +68,13 @@ class ProbeView:
         est = self._odometry.estimate
         status = self._driver.latest_status
         stats = self._driver.stats()
-        pose = "odom -" if est is None else (
-            f"x={est.x_m:+.2f} y={est.y_m:+.2f} th={math.degrees(est.theta_rad):+.0f}deg "
-            f"v={est.linear_mps:+.2f} w={est.angular_radps:+.2f}"
+        pose = (
+            "odom -"
+            if est is None
+            else (
+                f"x={est.x_m:+.2f} y={est.y_m:+.2f} th={math.degrees(est.theta_rad):+.0f}deg "
+                f"v={est.linear_mps:+.2f} w={est.angular_radps:+.2f}"
+            )
         )
         if status is None:
             state = "status -"
@@ -90,14 +98,19 @@ class ProbeView:
         table.add_column("what", style="bold")
         table.add_column("value")
         if est is not None:
-            table.add_row("pose", f"x {est.x_m:+.2f} m  y {est.y_m:+.2f} m  "
-                          f"heading {math.degrees(est.theta_rad):+.1f} deg")
+            table.add_row(
+                "pose",
+                f"x {est.x_m:+.2f} m  y {est.y_m:+.2f} m  "
+                f"heading {math.degrees(est.theta_rad):+.1f} deg",
+            )
             table.add_row("velocity", f"{est.linear_mps:+.2f} m/s  {est.angular_radps:+.2f} rad/s")
             table.add_row("distance", f"{est.distance_m:.2f} m")
         if status is not None:
             s = status.message
             table.add_row("battery", f"{s.battery_v:.2f} V  {s.current_a:.2f} A  {s.soc_pct} %")
-            table.add_row("motors", f"{s.motor_temp_left_dc / 10:.1f} / {s.motor_temp_right_dc / 10:.1f} degC")
+            table.add_row(
+                "motors", f"{s.motor_temp_left_dc / 10:.1f} / {s.motor_temp_right_dc / 10:.1f} degC"
+            )
             table.add_row("state", _names(s.flags, StatusFlag))
             table.add_row("faults", _names(s.faults, Fault))
             table.add_row("seat", f"{s.seat_load_kg:.1f} kg")

@@ -106,7 +106,9 @@ def test_newer_minor_version_with_a_longer_body_is_accepted() -> None:
     ("msg_type", "body", "fault"),
     [(0x7E, b"", DecodeFault.UNKNOWN_TYPE), (0x01, b"\x00\x00", DecodeFault.BAD_LENGTH)],
 )
-def test_unknown_type_and_short_body_are_faults(msg_type: int, body: bytes, fault: DecodeFault) -> None:
+def test_unknown_type_and_short_body_are_faults(
+    msg_type: int, body: bytes, fault: DecodeFault
+) -> None:
     raw = bytes([PROTOCOL_VERSION, msg_type, 0x01, 0x00]) + body
     raw += struct.pack("<H", crc16(raw))
     result = decode_frame(cobs.encode(raw))

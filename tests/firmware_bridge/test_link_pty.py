@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from chairlink.config import FirmwareConfig
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.fault_injection import FaultProfile
 from firmware_bridge.mcu_sim import McuSimulator
@@ -15,6 +16,7 @@ from firmware_bridge.messages import (
     ErrorCode,
     Fault,
     Heartbeat,
+    McuMessage,
     Odometry,
     Rearm,
     Status,
@@ -43,7 +45,7 @@ def status(driver: SerialDriver) -> Status:
 
 
 def test_drive_command_moves_the_chair_and_odometry_comes_back(
-    sim: McuSimulator, firmware_config
+    sim: McuSimulator, firmware_config: FirmwareConfig
 ) -> None:
     wheels = firmware_config.wheels
     odometry = OdometryIntegrator(wheels.radius_m, wheels.separation_m, wheels.ticks_per_rev)
@@ -91,7 +93,7 @@ def test_silence_on_drive_brakes_within_the_timeout_while_heartbeats_go_on(
         heartbeat_seqs.append(seq)
         time.sleep(HOST_CONTROL_PERIOD_S)
 
-    def tripped() -> list[Received]:
+    def tripped() -> list[Received[McuMessage]]:
         return [
             r
             for r in raw_host.messages(Status)
@@ -179,7 +181,9 @@ def test_driver_survives_the_port_vanishing_and_reconnects(
     time.sleep(0.3)
     sim.replug()
     assert wait_until(lambda: driver.link_up and driver.latest_status is not None, 5.0)
-    assert wait_until(lambda: bool(status(driver).fault & (Fault.DRIVE_TIMEOUT | Fault.LINK_LOST)), 1.0)
+    assert wait_until(
+        lambda: bool(status(driver).fault & (Fault.DRIVE_TIMEOUT | Fault.LINK_LOST)), 1.0
+    )
     stats = driver.stats()
     assert stats.reconnects >= 1
     assert driver.rearm().error == ErrorCode.OK
@@ -224,7 +228,7 @@ def test_corrupted_commands_are_never_acted_on(sim: McuSimulator, driver: Serial
 
 
 def test_driver_commands_zero_when_its_command_is_not_renewed(
-    sim: McuSimulator, driver: SerialDriver, firmware_config
+    sim: McuSimulator, driver: SerialDriver, firmware_config: FirmwareConfig
 ) -> None:
     assert driver.rearm().error == ErrorCode.OK
     keep_driving(driver, 0.5, 0.0, 1.0)

@@ -33,8 +33,15 @@ def armed_plant() -> Plant:
     return plant
 
 
-def drive_for(plant: Plant, start_ns: int, duration_ns: int, linear: float, angular: float = 0.0,
-              period_ns: int = 50 * MS) -> int:
+def drive_for(
+    plant: Plant,
+    start_ns: int,
+    duration_ns: int,
+    linear: float,
+    angular: float = 0.0,
+    *,
+    period_ns: int = 50 * MS,
+) -> int:
     """Send DRIVE every period from start for duration; return the time of the last one."""
     t = start_ns
     last = t
@@ -57,7 +64,9 @@ def test_drive_accelerates_at_the_limit_and_holds_speed() -> None:
     plant = armed_plant()
     drive_for(plant, 0, 400 * MS, 0.5)
     state = plant.step(400 * MS)
-    assert state.linear_mps == pytest.approx(min(0.5, SETTINGS.max_linear_accel_mps2 * 0.4), abs=1e-6)
+    assert state.linear_mps == pytest.approx(
+        min(0.5, SETTINGS.max_linear_accel_mps2 * 0.4), abs=1e-6
+    )
     drive_for(plant, 450 * MS, 1_500 * MS, 0.5)
     assert plant.step(1_950 * MS).linear_mps == pytest.approx(0.5)
 
@@ -224,7 +233,9 @@ def test_encoder_ticks_match_the_distance_driven() -> None:
     last = drive_for(plant, 0, 4_000 * MS, 0.5)
     state = plant.step(last + 10 * MS)
     left = ticks_to_meters(state.left_ticks, SETTINGS.wheel_radius_m, SETTINGS.ticks_per_rev)
-    assert left == pytest.approx(state.left_m, abs=2 * math.pi * SETTINGS.wheel_radius_m / SETTINGS.ticks_per_rev)
+    assert left == pytest.approx(
+        state.left_m, abs=2 * math.pi * SETTINGS.wheel_radius_m / SETTINGS.ticks_per_rev
+    )
     assert state.left_m == pytest.approx(state.right_m)
 
 

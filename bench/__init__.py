@@ -1,0 +1,1 @@
+"""Benchmarks behind ``make bench``; each figure is named as its issue names it."""

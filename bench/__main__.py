@@ -1,0 +1,24 @@
+"""``make bench``: run every benchmark, print a table, write bench/results.json.
+
+Exits non-zero when a figure misses its target.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bench import firmware
+from bench.figures import Figure, report
+
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def main() -> int:
+    """Run the benchmarks in order and report them."""
+    figures: list[Figure] = [firmware.decode_frames_per_s(), firmware.rtt_p99_ms()]
+    return 0 if report(figures, RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
