@@ -1,0 +1,99 @@
+"""The ``chairlink`` command as a user runs it: a real process on a real pty."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.firmware_bridge.conftest import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+CHAIRLINK = [sys.executable, "-m", "chairlink"]
+
+
+def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CHAIRLINK, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["config"], ["firmware"], ["firmware", "sim"], ["firmware", "probe"]]
+)
+def test_every_noun_and_verb_has_help(args: list[str]) -> None:
+    result = run(*args, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: chairlink" in result.stdout
+
+
+def test_config_check_accepts_the_shipped_file_and_names_what_is_wrong(tmp_path: Path) -> None:
+    ok = run("config", "check", str(REPO / "configs" / "chair.yaml"))
+    assert ok.returncode == 0, ok.stderr
+    assert "valid chair config for chair-01" in ok.stdout
+    bad = tmp_path / "chair.yaml"
+    bad.write_text("firmware:\n  baud: 12\n", encoding="utf-8")
+    result = run("config", "check", str(bad))
+    assert result.returncode == 1
+    assert "firmware.baud" in result.stderr
+
+
+def test_config_show_prints_every_default() -> None:
+    result = run("config", "show")
+    assert result.returncode == 0
+    assert "drive_timeout_s: 0.2" in result.stdout
+
+
+def test_sim_prints_its_device_and_probe_drives_through_it(tmp_path: Path) -> None:
+    link = tmp_path / "ttyMCU"
+    sim = subprocess.Popen(
+        [*CHAIRLINK, "firmware", "sim", "--link", str(link)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sim.stdout is not None
+        assert sim.stdout.readline().strip() == str(link)
+        assert os.path.realpath(link).startswith("/dev/pts/")
+        probe = run(
+            "firmware",
+            "probe",
+            "--port",
+            str(link),
+            "--arm",
+            "--drive",
+            "0.4",
+            "0.0",
+            "--duration",
+            "2.5",
+            "--plain",
+        )
+        assert probe.returncode == 0, probe.stderr
+        assert "re-arm: OK" in probe.stdout
+        assert "ARMED" in probe.stdout
+        last = [line for line in probe.stdout.splitlines() if line.startswith("x=")][-1]
+        assert "v=+0.40" in last
+        assert "ack errors none" in probe.stdout
+        assert sim.stdin is not None
+        sim.stdin.write("seat 80 open\nstate\n")
+        sim.stdin.flush()
+        assert sim.stdout.readline().strip() == "ok"
+        assert "seat_load_kg=80.0" in sim.stdout.readline()
+    finally:
+        sim.terminate()
+        sim.wait(timeout=5)
+    assert sim.returncode == 0
+    assert wait_until(lambda: not link.exists(), 1.0)
+
+
+def test_probe_on_a_missing_port_fails_with_a_clear_message(tmp_path: Path) -> None:
+    result = run(
+        "firmware", "probe", "--port", str(tmp_path / "nothing"), "--duration", "1", timeout=30
+    )
+    assert result.returncode == 1
+    assert "no MCU answered" in result.stderr
