@@ -254,7 +254,8 @@ class McuSimulator:
         rx_free_ns = 0
         next_tick = self._clock()
         last_odometry = next_tick
-        last_status = next_tick
+        next_odometry = next_tick + self._odometry_period_ns
+        next_status = next_tick + self._status_period_ns
         while not self._stop.is_set():
             self._apply_plug()
             fd = self._master
@@ -283,12 +284,15 @@ class McuSimulator:
             if now >= next_tick:
                 with self._plant_lock:
                     state = self.plant.step(now)
-                if now - last_odometry >= self._odometry_period_ns:
+                # Telemetry is due on a fixed schedule, not "a period after the last one", so
+                # scheduling jitter cannot stretch the rate.
+                if now >= next_odometry:
                     self._queue(odometry_from_state(state, now - last_odometry, self._boot_ns))
                     last_odometry = now
-                if now - last_status >= self._status_period_ns:
+                    next_odometry = max(next_odometry + self._odometry_period_ns, now)
+                if now >= next_status:
                     self._report(state, force=True)
-                    last_status = now
+                    next_status = max(next_status + self._status_period_ns, now)
                 else:
                     self._report(state, force=False)
                 next_tick += CONTROL_PERIOD_NS

@@ -46,11 +46,13 @@ class RawHost:
         self._reader.start()
 
     def send(self, message: HostMessage, version: int = PROTOCOL_VERSION) -> tuple[int, int]:
-        """Write one frame; return its sequence number and the steady-clock time it went out."""
+        """Write one frame; return its sequence number and the steady-clock time just before."""
         seq = self._seq
         self._seq = (self._seq + 1) & 0xFFFF
-        self.serial.write(encode_frame(message, seq, version))
-        return seq, time.monotonic_ns()
+        frame = encode_frame(message, seq, version)
+        sent_ns = time.monotonic_ns()
+        self.serial.write(frame)
+        return seq, sent_ns
 
     def ack_for(self, seq: int, timeout: float = 1.0) -> Ack:
         """Wait for the ACK of a sequence number."""

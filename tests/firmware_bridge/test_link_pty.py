@@ -9,9 +9,11 @@ import pytest
 from chairlink.config import FirmwareConfig
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.fault_injection import FaultProfile
+from firmware_bridge.framing import encode_frame
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import (
     Ack,
+    Configure,
     Drive,
     ErrorCode,
     Fault,
@@ -23,7 +25,7 @@ from firmware_bridge.messages import (
     StatusFlag,
 )
 from firmware_bridge.odometry import OdometryIntegrator
-from tests.firmware_bridge.conftest import RawHost, wait_until
+from tests.firmware_bridge.conftest import BAUD, RawHost, wait_until
 
 pytestmark = pytest.mark.pty
 
@@ -255,3 +257,38 @@ def test_silent_mcu_is_declared_dead_and_the_link_comes_back(
 def test_nan_command_is_refused_by_the_driver(driver: SerialDriver) -> None:
     with pytest.raises(ValueError, match="finite"):
         driver.command(float("nan"), 0.0)
+
+
+def test_a_command_goes_out_at_once_not_at_the_next_refresh(
+    sim: McuSimulator, driver: SerialDriver, firmware_config: FirmwareConfig
+) -> None:
+    assert driver.rearm().error == ErrorCode.OK
+    refresh_s = 1.0 / firmware_config.drive_refresh_hz
+    for target in (0.3, 0.0, 0.2):
+
+        def applied(target: float = target) -> bool:
+            return bool(sim.snapshot().target_linear_mps == pytest.approx(target))
+
+        start = time.monotonic()
+        driver.command(target, 0.0)
+        assert wait_until(applied, 1.0)
+        assert time.monotonic() - start < refresh_s / 2
+
+
+def test_bytes_are_paced_at_the_baud_rate(raw_host: RawHost) -> None:
+    frame_bytes = len(encode_frame(Configure(), 0)) + len(encode_frame(Ack(0, 0), 0))
+    wire_s = frame_bytes * 10 / BAUD
+    for _ in range(5):
+        seq, sent_ns = raw_host.send(Configure())
+        raw_host.ack_for(seq)
+        ack = next(r for r in raw_host.messages(Ack) if r.message.acked_seq == seq)  # type: ignore[union-attr]
+        assert (ack.stamp_ns - sent_ns) / 1e9 >= wire_s
+
+
+def test_telemetry_arrives_at_its_rates(raw_host: RawHost) -> None:
+    time.sleep(1.0)
+    odometry = raw_host.messages(Odometry)
+    status = raw_host.messages(Status)
+    span_s = (odometry[-1].stamp_ns - odometry[0].stamp_ns) / 1e9
+    assert (len(odometry) - 1) / span_s == pytest.approx(50, rel=0.1)
+    assert 8 <= len(status) <= 14
