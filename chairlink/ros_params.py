@@ -1,0 +1,123 @@
+"""The chair configuration as flat ROS 2 parameters, without importing ROS.
+
+ROS parameters are flat, dotted names (``firmware.limits.max_linear_mps``); chair.yaml is
+nested. ``parameter_specs`` walks the pydantic schema once to name every parameter with its
+default, description and range, ``flatten`` and ``unflatten`` convert between the two shapes,
+and ``params_file`` renders the ``ros__parameters`` YAML that launch files load. A node declares
+its parameters from the specs and validates every change through the same schema, so a value
+lives in chair.yaml and is checked in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+import annotated_types
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from chairlink.config import ChairConfig
+
+__all__ = [
+    "DYNAMIC_PARAMETERS",
+    "ParameterSpec",
+    "flatten",
+    "parameter_specs",
+    "params_file",
+    "unflatten",
+    "validate_parameters",
+]
+
+Scalar = bool | int | float | str
+
+DYNAMIC_PARAMETERS = ("ros.cmd_vel_timeout_s", "firmware.limits.")
+"""Names (or prefixes) a running node accepts changes to; everything else needs a restart."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSpec:
+    """One ROS parameter: its name, default, description and inclusive range."""
+
+    name: str
+    default: Scalar
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def read_only(self) -> bool:
+        """Whether a running node refuses changes to it."""
+        return not any(self.name.startswith(prefix) for prefix in DYNAMIC_PARAMETERS)
+
+
+def _bounds(metadata: list[Any]) -> tuple[float | None, float | None]:
+    low: float | None = None
+    high: float | None = None
+    # ROS ranges are inclusive; an exclusive bound becomes inclusive here and the schema, which
+    # validates every change too, still refuses the bound itself.
+    for item in metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = float(cast(float, item.ge))
+        elif isinstance(item, annotated_types.Gt):
+            low = float(cast(float, item.gt))
+        elif isinstance(item, annotated_types.Le):
+            high = float(cast(float, item.le))
+        elif isinstance(item, annotated_types.Lt):
+            high = float(cast(float, item.lt))
+    return low, high
+
+
+def _walk(model: BaseModel, prefix: str) -> list[ParameterSpec]:
+    specs: list[ParameterSpec] = []
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        full = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            specs += _walk(value, f"{full}.")
+            continue
+        low, high = _bounds(field.metadata)
+        specs.append(ParameterSpec(full, value, field.description or "", low, high))
+    return specs
+
+
+def parameter_specs(config: ChairConfig | None = None) -> list[ParameterSpec]:
+    """Every parameter of the chair config, with the values of ``config`` as defaults."""
+    return _walk(config or ChairConfig(), "")
+
+
+def flatten(config: ChairConfig) -> dict[str, Scalar]:
+    """The config as dotted names and values."""
+    return {spec.name: spec.default for spec in parameter_specs(config)}
+
+
+def unflatten(values: dict[str, Scalar]) -> dict[str, Any]:
+    """Dotted names back into the nested mapping the schema validates."""
+    nested: dict[str, Any] = {}
+    for name, value in values.items():
+        node = nested
+        *parents, leaf = name.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def validate_parameters(values: dict[str, Scalar]) -> ChairConfig | str:
+    """Build the config from flat values; return it, or a reason naming each bad parameter."""
+    try:
+        return ChairConfig.model_validate(unflatten(values))
+    except ValidationError as err:
+        return "; ".join(
+            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in err.errors()
+        )
+
+
+def params_file(config: ChairConfig, node_names: tuple[str, ...] = ("/**",)) -> str:
+    """The ros__parameters YAML of a config, for the given node names (default: every node)."""
+    body = {"ros__parameters": unflatten(flatten(config))}
+    header = (
+        "# Generated from chair.yaml by `chairlink ros params`; do not edit by hand.\n"
+        "# tests/ros/test_params.py checks it against configs/chair.yaml.\n"
+    )
+    return header + yaml.safe_dump({name: body for name in node_names}, sort_keys=False)

@@ -1,0 +1,271 @@
+"""firmware_bridge_node: /cmd_vel to the motor MCU, and the MCU's odometry and state back.
+
+A thin adapter over firmware_bridge.SerialDriver. Parameters are chair.yaml's, flattened
+(chairlink.ros_params), validated through the same schema on declaration and on every change.
+Staleness of /cmd_vel and the diagnostics rate run on the steady clock, so under use_sim_time a
+paused /clock can never keep the chair moving; ROS time only stamps the messages.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import rclpy
+from chairlink_interfaces.msg import ChairStatus
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import Twist, TwistStamped
+from nav_msgs.msg import Odometry as OdometryMsg
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.clock import Clock
+from rclpy.clock_type import ClockType
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.utilities import try_shutdown
+from sensor_msgs.msg import BatteryState
+from std_srvs.srv import Trigger
+
+from chairlink.config import ChairConfig
+from chairlink.errors import ConfigError
+from chairlink.ros_params import ParameterSpec, parameter_specs, validate_parameters
+from chairlink_ros import qos
+from chairlink_ros.firmware_conversions import (
+    battery_message,
+    chair_status_message,
+    command_from_twist,
+    diagnostics_message,
+    odometry_message,
+)
+from firmware_bridge.driver import Received, SerialDriver
+from firmware_bridge.errors import LinkError
+from firmware_bridge.messages import Ack, ErrorCode, EstopReason, Fault, Odometry, Status
+from firmware_bridge.odometry import OdometryIntegrator
+
+__all__ = ["FirmwareBridgeNode", "main"]
+
+
+def _descriptor(spec: ParameterSpec) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if spec.minimum is None and spec.maximum is None:
+        return descriptor
+    if isinstance(spec.default, bool):
+        return descriptor
+    if isinstance(spec.default, int):
+        descriptor.integer_range = [
+            IntegerRange(
+                from_value=int(spec.minimum if spec.minimum is not None else -(2**63)),
+                to_value=int(spec.maximum if spec.maximum is not None else 2**63 - 1),
+                step=1,
+            )
+        ]
+    elif isinstance(spec.default, float):
+        descriptor.floating_point_range = [
+            FloatingPointRange(
+                from_value=spec.minimum if spec.minimum is not None else -math.inf,
+                to_value=spec.maximum if spec.maximum is not None else math.inf,
+                step=0.0,
+            )
+        ]
+    return descriptor
+
+
+class FirmwareBridgeNode(Node):
+    """Drives the motor MCU from /cmd_vel and publishes /odom, /battery, /chair/status."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("firmware_bridge", **kwargs)
+        self._values: dict[str, Any] = {}
+        for spec in parameter_specs():
+            value = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
+            self._values[spec.name] = value
+        config = validate_parameters(self._values)
+        if isinstance(config, str):
+            raise ConfigError(f"{self.get_fully_qualified_name()}: invalid parameters: {config}")
+        self._config: ChairConfig = config
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+
+        firmware, ros = config.firmware, config.ros
+        wheels = firmware.wheels
+        self._odometry = OdometryIntegrator(
+            wheels.radius_m, wheels.separation_m, wheels.ticks_per_rev
+        )
+        self._hardware_id = f"{config.identity.chair_id}/motor-mcu"
+        self._last_cmd_ns: int | None = None
+        self._cmd_stale = False
+        self._rejected_commands = 0
+        self._watchdog_trips = 0
+        self._previous_faults = 0
+
+        self._odom_pub = self.create_publisher(OdometryMsg, "odom", qos.TELEMETRY)
+        self._battery_pub = self.create_publisher(BatteryState, "battery", qos.STATE)
+        self._status_pub = self.create_publisher(ChairStatus, "chair/status", qos.STATE)
+        self._diagnostics_pub = self.create_publisher(
+            DiagnosticArray, "/diagnostics", qos.DIAGNOSTICS
+        )
+        cmd_type = TwistStamped if ros.cmd_vel_stamped else Twist
+        self.create_subscription(cmd_type, "cmd_vel", self._on_cmd_vel, qos.COMMANDS)
+
+        services = MutuallyExclusiveCallbackGroup()
+        self.create_service(Trigger, "estop", self._on_estop, callback_group=services)
+        self.create_service(Trigger, "clear_estop", self._on_clear_estop, callback_group=services)
+        self.create_service(Trigger, "rearm", self._on_rearm, callback_group=services)
+
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(1.0 / firmware.drive_refresh_hz, self._check_cmd_vel, clock=steady)
+        self.create_timer(1.0 / ros.diagnostics_hz, self._publish_diagnostics, clock=steady)
+
+        self._driver = SerialDriver(firmware, on_frame=self._on_frame)
+        self._driver.start()
+        self.get_logger().info(
+            f"bridging {firmware.port} at {firmware.baud} baud; /cmd_vel "
+            f"({cmd_type.__name__}) stale after {ros.cmd_vel_timeout_s} s"
+        )
+
+    @property
+    def driver(self) -> SerialDriver:
+        """The serial driver this node adapts."""
+        return self._driver
+
+    @property
+    def rejected_commands(self) -> int:
+        """How many /cmd_vel messages were refused as malformed."""
+        return self._rejected_commands
+
+    def destroy_node(self) -> None:
+        """Brake the chair, close the port, then tear the node down."""
+        self._driver.stop(brake=True)
+        super().destroy_node()
+
+    def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
+        self._last_cmd_ns = time.monotonic_ns()
+        try:
+            linear, angular = command_from_twist(message)
+        except ValueError as err:
+            self._rejected_commands += 1
+            self.get_logger().warning(f"refused /cmd_vel, commanding zero: {err}")
+            linear, angular = 0.0, 0.0
+        self._cmd_stale = False
+        self._driver.command(linear, angular)
+
+    def _check_cmd_vel(self) -> None:
+        if self._last_cmd_ns is None or self._cmd_stale:
+            return
+        silent_s = (time.monotonic_ns() - self._last_cmd_ns) / 1e9
+        if silent_s > self._config.ros.cmd_vel_timeout_s:
+            self._cmd_stale = True
+            self._driver.command(0.0, 0.0)
+            self.get_logger().warning(f"/cmd_vel silent for {silent_s:.2f} s: commanding zero")
+
+    def _on_frame(self, received: Received[Odometry | Status | Ack]) -> None:
+        message = received.message
+        ros = self._config.ros
+        if isinstance(message, Odometry):
+            estimate = self._odometry.update(message, received.stamp_ns)
+            if estimate is not None:
+                now = self.get_clock().now().to_msg()
+                self._odom_pub.publish(
+                    odometry_message(estimate, now, ros.odom_frame, ros.base_frame)
+                )
+        elif isinstance(message, Status):
+            if (
+                message.faults & Fault.DRIVE_TIMEOUT
+                and not self._previous_faults & Fault.DRIVE_TIMEOUT
+            ):
+                self._watchdog_trips += 1
+                self.get_logger().error(
+                    "the MCU's drive watchdog tripped: chair braked, re-arm needed"
+                )
+            self._previous_faults = message.faults
+            now = self.get_clock().now().to_msg()
+            self._battery_pub.publish(battery_message(message, now, ros.base_frame))
+            self._status_pub.publish(
+                chair_status_message(message, self._driver.stats(), now, ros.base_frame)
+            )
+
+    def _publish_diagnostics(self) -> None:
+        latest = self._driver.latest_status
+        self._diagnostics_pub.publish(
+            diagnostics_message(
+                self._hardware_id,
+                self._driver.port,
+                link=self._driver.stats(),
+                status=latest.message if latest is not None else None,
+                watchdog_trips=self._watchdog_trips,
+                time=self.get_clock().now().to_msg(),
+            )
+        )
+
+    def _trigger(self, response: Trigger.Response, action: str, call: Any) -> Trigger.Response:
+        try:
+            ack: Ack = call()
+        except LinkError as err:
+            response.success = False
+            response.message = f"{action} failed: {err}"
+        else:
+            response.success = ack.error == ErrorCode.OK
+            response.message = f"{action}: {ErrorCode(ack.error).name}"
+        # rclpy binds a severity to each logging call site, so the two levels need two calls.
+        if response.success:
+            self.get_logger().info(response.message)
+        else:
+            self.get_logger().warning(response.message)
+        return response
+
+    def _on_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        return self._trigger(response, "e-stop", lambda: self._driver.estop(EstopReason.OPERATOR))
+
+    def _on_clear_estop(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
+        return self._trigger(response, "e-stop clear", self._driver.clear_estop)
+
+    def _on_rearm(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        return self._trigger(response, "re-arm", self._driver.rearm)
+
+    def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
+        candidate = dict(self._values)
+        candidate.update({p.name: p.value for p in parameters})
+        config = validate_parameters(candidate)
+        if isinstance(config, str):
+            return SetParametersResult(successful=False, reason=config)
+        if config.firmware != self._config.firmware:
+            try:
+                ack = self._driver.reconfigure(config.firmware)
+            except LinkError as err:
+                return SetParametersResult(successful=False, reason=f"MCU not reachable: {err}")
+            if ack.error != ErrorCode.OK:
+                reason = ErrorCode(ack.error).name
+                if ack.error == ErrorCode.BUSY:
+                    reason += " (limits change only while the chair stands still)"
+                return SetParametersResult(successful=False, reason=f"MCU refused: {reason}")
+        self._values = candidate
+        self._config = config
+        return SetParametersResult(successful=True)
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the node until shutdown; brake the chair on the way out."""
+    rclpy.init(args=args)
+    node: FirmwareBridgeNode | None = None
+    try:
+        node = FirmwareBridgeNode()
+        executor = MultiThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ConfigError as err:
+        rclpy.logging.get_logger("firmware_bridge").fatal(str(err))
+        raise SystemExit(2) from err
+    finally:
+        if node is not None:
+            node.destroy_node()
+        try_shutdown()
