@@ -271,7 +271,8 @@ class McuSimulator:
                         data = os.read(fd, 4096)
                     except BlockingIOError:
                         data = b""
-                    except OSError:
+                    except OSError as err:
+                        _log.warning("read from pty failed: %s (fd %s)", err, fd)
                         time.sleep(0.005)
                         data = b""
             if data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 from firmware_bridge.kinematics import body_twist, ticks_to_meters
@@ -30,9 +31,17 @@ class OdometryEstimate:
 
 
 class OdometryIntegrator:
-    """Integrates tick deltas into a pose with midpoint (second-order Runge-Kutta) steps."""
+    """Integrates tick deltas into a pose with midpoint (second-order Runge-Kutta) steps.
 
-    def __init__(self, radius_m: float, separation_m: float, ticks_per_rev: int) -> None:
+    Velocities are averaged over the last ``window`` samples: one 20 ms sample of a slow turn
+    is a handful of ticks, so a single-sample rate would jump by a fifth with each tick (the
+    same reason ros2_controllers' diff_drive_controller keeps a rolling window).
+    """
+
+    def __init__(
+        self, radius_m: float, separation_m: float, ticks_per_rev: int, *, window: int = 5
+    ) -> None:
+        self._window: deque[tuple[float, float, float]] = deque(maxlen=window)
         self._radius = radius_m
         self._separation = separation_m
         self._tpr = ticks_per_rev
@@ -51,6 +60,7 @@ class OdometryIntegrator:
     def reset(self) -> None:
         """Forget the previous sample (after a reconnect the MCU may have rebooted)."""
         self._last = None
+        self._window.clear()
 
     def update(self, sample: Odometry, stamp_ns: int) -> OdometryEstimate | None:
         """Take the next sample; return the new estimate (None for the first sample)."""
@@ -69,8 +79,10 @@ class OdometryIntegrator:
         self._y += ds * math.sin(heading)
         self._theta = math.atan2(math.sin(self._theta + dtheta), math.cos(self._theta + dtheta))
         self._distance += abs(ds)
-        interval = sample.interval_us / 1e6
-        linear, angular = (ds / interval, dtheta / interval) if interval > 0 else (0.0, 0.0)
+        self._window.append((sample.interval_us / 1e6, ds, dtheta))
+        elapsed = sum(step[0] for step in self._window)
+        linear = sum(step[1] for step in self._window) / elapsed if elapsed > 0 else 0.0
+        angular = sum(step[2] for step in self._window) / elapsed if elapsed > 0 else 0.0
         self._estimate = OdometryEstimate(
             stamp_ns, self._x, self._y, self._theta, linear, angular, self._distance
         )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import rclpy
 from rclpy.context import Context
-from rclpy.executors import MultiThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.utilities import try_shutdown
@@ -47,7 +47,7 @@ class Graph:
     def __init__(self) -> None:
         self.context = Context()
         rclpy.init(context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
         self.probe = Node("test_probe", context=self.context)
         self.executor.add_node(self.probe)
         self._nodes: list[Node] = [self.probe]
@@ -59,6 +59,13 @@ class Graph:
         self._nodes.append(node)
         self.executor.add_node(node)
         return node
+
+    def remove(self, node: Node) -> None:
+        """Stop spinning a node and destroy it now."""
+        if node in self._nodes:
+            self._nodes.remove(node)
+            self.executor.remove_node(node)
+            node.destroy_node()
 
     def collect(self, msg_type: Any, topic: str, qos: Any) -> list[Any]:
         """Subscribe the probe node to a topic; the returned list fills as messages arrive."""
@@ -101,15 +108,22 @@ BridgeFactory = Callable[..., FirmwareBridgeNode]
 
 
 @pytest.fixture
-def make_bridge(graph: Graph, sim: McuSimulator) -> BridgeFactory:
-    """Start a firmware_bridge_node on the simulator's port, with extra parameter overrides."""
+def make_bridge(graph: Graph, sim: McuSimulator) -> Iterator[BridgeFactory]:
+    """Start a firmware_bridge_node on the simulator's port, with extra parameter overrides.
+
+    The nodes stop before the simulator does, as a chair's software stops before its MCU.
+    """
+    nodes: list[FirmwareBridgeNode] = []
 
     def make(overrides: dict[str, Any] | None = None) -> FirmwareBridgeNode:
         params = [Parameter("firmware.port", value=sim.device_path)]
         params += [Parameter(name, value=value) for name, value in (overrides or {}).items()]
         node = FirmwareBridgeNode(context=graph.context, parameter_overrides=params)
+        nodes.append(node)
         graph.add(node)
         assert node.driver.wait_for_link(3.0), node.driver.stats().last_error
         return node
 
-    return make
+    yield make
+    for node in nodes:
+        graph.remove(node)

@@ -225,6 +225,5 @@ def test_shutdown_brakes_the_chair_before_the_node_exits(
     cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
     rearm(graph)
     publish_for(cmd, twist(0.5), 1.5)
-    graph.executor.remove_node(node)
-    node.destroy_node()
+    graph.remove(node)
     assert sim.snapshot().target_linear_mps == 0.0

@@ -23,10 +23,9 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.utilities import try_shutdown
@@ -113,10 +112,11 @@ class FirmwareBridgeNode(Node):
         cmd_type = TwistStamped if ros.cmd_vel_stamped else Twist
         self.create_subscription(cmd_type, "cmd_vel", self._on_cmd_vel, qos.COMMANDS)
 
-        services = MutuallyExclusiveCallbackGroup()
-        self.create_service(Trigger, "estop", self._on_estop, callback_group=services)
-        self.create_service(Trigger, "clear_estop", self._on_clear_estop, callback_group=services)
-        self.create_service(Trigger, "rearm", self._on_rearm, callback_group=services)
+        # Service calls wait for the MCU's ACK (a few ms; 0.5 s at worst). Meanwhile the driver
+        # keeps refreshing the current command on its own thread.
+        self.create_service(Trigger, "estop", self._on_estop)
+        self.create_service(Trigger, "clear_estop", self._on_clear_estop)
+        self.create_service(Trigger, "rearm", self._on_rearm)
 
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(1.0 / firmware.drive_refresh_hz, self._check_cmd_vel, clock=steady)
@@ -257,7 +257,10 @@ def main(args: list[str] | None = None) -> None:
     node: FirmwareBridgeNode | None = None
     try:
         node = FirmwareBridgeNode()
-        executor = MultiThreadedExecutor()
+        # Not the MultiThreadedExecutor: with it this process stalled for 150-350 ms at a time
+        # (rclpy holding the GIL while it rebuilt wait sets), long enough to starve the serial
+        # driver's threads and trip the MCU's drive watchdog.
+        executor = SingleThreadedExecutor()
         executor.add_node(node)
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):

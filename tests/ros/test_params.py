@@ -1,0 +1,62 @@
+"""The nodes' ROS parameters come from chair.yaml, and the committed params file matches it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from chairlink_ros.firmware_bridge_node import FirmwareBridgeNode
+from rclpy.parameter import Parameter
+
+from chairlink.config import ChairConfig, load_chair_config
+from chairlink.ros_params import (
+    flatten,
+    parameter_specs,
+    params_file,
+    unflatten,
+    validate_parameters,
+)
+from firmware_bridge.mcu_sim import McuSimulator
+from tests.ros.conftest import Graph
+
+REPO = Path(__file__).resolve().parents[2]
+PARAMS = REPO / "ros2_ws" / "src" / "chairlink_ros" / "params" / "chair.params.yaml"
+
+
+def test_committed_params_file_is_generated_from_configs_chair_yaml() -> None:
+    expected = params_file(load_chair_config(REPO / "configs" / "chair.yaml"))
+    assert PARAMS.read_text(encoding="utf-8") == expected, (
+        "regenerate with: chairlink ros params configs/chair.yaml -o "
+        + str(PARAMS.relative_to(REPO))
+    )
+
+
+def test_flatten_and_unflatten_round_trip() -> None:
+    config = load_chair_config(REPO / "configs" / "chair.yaml")
+    assert validate_parameters(flatten(config)) == config
+    assert ChairConfig.model_validate(unflatten(flatten(config))) == config
+
+
+def test_specs_carry_ranges_descriptions_and_mutability() -> None:
+    specs = {s.name: s for s in parameter_specs()}
+    baud = specs["firmware.baud"]
+    assert (baud.minimum, baud.maximum, baud.read_only) == (9600, 4_000_000, True)
+    assert specs["firmware.limits.max_linear_mps"].read_only is False
+    assert specs["ros.cmd_vel_timeout_s"].read_only is False
+    assert all(s.description for s in specs.values())
+
+
+def test_node_declares_every_parameter_of_the_params_file(graph: Graph, sim: McuSimulator) -> None:
+    node = FirmwareBridgeNode(
+        context=graph.context,
+        parameter_overrides=[Parameter("firmware.port", value=sim.device_path)],
+    )
+    graph.add(node)
+    loaded = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))["/**"]["ros__parameters"]
+    names = set(flatten(ChairConfig.model_validate(loaded)))
+    assert names == {s.name for s in parameter_specs()}
+    for name in names:
+        assert node.has_parameter(name), name
+    descriptor = node.describe_parameter("firmware.limits.max_linear_mps")
+    assert descriptor.description
+    assert descriptor.floating_point_range[0].to_value == 4.17
