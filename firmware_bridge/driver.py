@@ -78,6 +78,7 @@ class LinkStats:
     acks: dict[str, int]
     rtt_ms: tuple[float, ...] = field(repr=False)
     last_error: str
+    internal_errors: int = 0
 
     def rtt_percentile(self, q: float) -> float:
         """A percentile (0-100) of the recent command-to-ACK round trips in ms; NaN if none."""
@@ -122,7 +123,13 @@ class SerialDriver:
     """Keeps the link to the motor MCU: commands out, odometry and status in.
 
     Use it as a context manager, or call start() and stop(). ``on_frame`` is called on the I/O
-    thread for every message received; keep it short.
+    thread for every message received; keep it short. An exception it raises is logged and
+    counted, and the link goes on.
+
+    Locks, always taken in this order: ``_state_lock`` (the command; held from reading it to
+    writing its frame, so a refresh can never put an older command on the wire after a newer
+    one), ``_write_lock`` (the port and the sequence number), ``_pending_lock`` (frames
+    awaiting their ACK).
     """
 
     def __init__(
@@ -138,14 +145,17 @@ class SerialDriver:
         self._clock = clock
         self._on_frame = on_frame
         self._configure = configure_message(config)
+        self._max_linear = config.limits.max_linear_mps
+        self._max_angular = config.limits.max_angular_radps
         self._refresh_ns = int(1e9 / config.drive_refresh_hz)
         self._heartbeat_ns = int(1e9 / config.heartbeat_hz)
         self._command_timeout_ns = int(config.command_timeout_s * 1e9)
         self._zero_hold_ns = int(config.drive_timeout_s * 5e9)
         self._dead_ns = int(config.host_link_timeout_s * 1e9)
         self._serial: serial.Serial | None = None
-        self._write_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
         self._stop = threading.Event()
         self._drop_link = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -159,6 +169,8 @@ class SerialDriver:
         self._last_drive_tx_ns = 0
         self._last_tx_ns = 0
         self._last_rx_ns = 0
+        self._rx_since_open = False
+        self._backoff_s = config.reconnect_min_s
         self._last_configure_ns = 0
         self._rx_seq: int | None = None
         self._connected_once = False
@@ -176,6 +188,7 @@ class SerialDriver:
         self._link_timeouts = 0
         self._command_timeouts = 0
         self._ack_timeouts = 0
+        self._internal_errors = 0
         self._last_error = ""
 
     def __enter__(self) -> SerialDriver:
@@ -201,13 +214,17 @@ class SerialDriver:
             thread.start()
 
     def stop(self, *, brake: bool = True) -> None:
-        """Command zero (unless brake is False), stop the threads and close the port."""
-        if brake and self.connected:
-            self._command = (0.0, 0.0)
-            self._send(Drive(0.0, 0.0))
+        """Stop the threads, command zero (unless brake is False), and close the port.
+
+        The threads stop first, so no refresh of an older command can follow the zero.
+        """
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=2.0)
+        if brake:
+            with self._state_lock:
+                self._command = (0.0, 0.0)
+                self._send(Drive(0.0, 0.0))
         self._close()
 
     @property
@@ -217,47 +234,61 @@ class SerialDriver:
 
     @property
     def link_up(self) -> bool:
-        """Whether the port is open and the MCU spoke within the host link timeout."""
-        return self.connected and self._clock() - self._last_rx_ns <= self._dead_ns
+        """Whether the MCU spoke since the port was opened and within the host link timeout."""
+        return (
+            self.connected
+            and self._rx_since_open
+            and self._clock() - self._last_rx_ns <= self._dead_ns
+        )
 
     @property
     def latest_odometry(self) -> Received[Odometry] | None:
-        """The newest ODOMETRY and when it arrived."""
+        """The newest ODOMETRY of this connection and when it arrived."""
         return self._latest_odometry
 
     @property
     def latest_status(self) -> Received[Status] | None:
-        """The newest STATUS and when it arrived."""
+        """The newest STATUS of this connection and when it arrived."""
         return self._latest_status
 
     def wait_for_link(self, timeout: float) -> bool:
-        """Block until the link is up or the timeout passes; return whether it is up."""
+        """Block until the link is up with a STATUS in hand, or the timeout passes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.link_up and self._latest_status is not None:
                 return True
             time.sleep(0.005)
-        return self.link_up
+        return self.link_up and self._latest_status is not None
 
     def command(self, linear_mps: float, angular_radps: float) -> None:
         """Drive at this velocity: sent at once, refreshed until replaced or timed out.
+
+        Components beyond the configured limits are clamped to them (the MCU clamps too).
 
         Raises:
             ValueError: a component is NaN or infinite; the current command stays in force.
         """
         if not (math.isfinite(linear_mps) and math.isfinite(angular_radps)):
             raise ValueError(f"drive command must be finite, got ({linear_mps}, {angular_radps})")
+        linear = max(-self._max_linear, min(self._max_linear, linear_mps))
+        angular = max(-self._max_angular, min(self._max_angular, angular_radps))
         now = self._clock()
         with self._state_lock:
-            self._command = (linear_mps, angular_radps)
+            self._command = (linear, angular)
             self._command_ns = now
             self._command_is_set = True
-            if linear_mps != 0.0 or angular_radps != 0.0:
+            if linear != 0.0 or angular != 0.0:
                 self._last_nonzero_ns = now
-        self._send_drive(now)
+            self._send(Drive(linear, angular))
 
     def estop(self, reason: EstopReason = EstopReason.HOST_REQUEST, timeout: float = 0.5) -> Ack:
-        """Set the e-stop and wait for the MCU's ACK (retried until the timeout)."""
+        """Set the e-stop and wait for the MCU's ACK, sending it up to three times in the timeout.
+
+        The command becomes zero first, whatever the outcome.
+
+        Raises:
+            LinkError: not connected, or no ACK to any of the tries.
+        """
         with self._state_lock:
             self._command = (0.0, 0.0)
         return self.request(EstopSet(reason), timeout, retries=3)
@@ -269,6 +300,8 @@ class SerialDriver:
     def rearm(self, timeout: float = 0.5) -> Ack:
         """Configure the MCU if it is not, then clear latched faults and arm it.
 
+        The command becomes zero first, so no refresh of an older command follows the arming.
+
         Raises:
             LinkError: no ACK in time, or the MCU refused the configuration; a chair never
                 arms on a configuration other than chair.yaml's.
@@ -277,12 +310,13 @@ class SerialDriver:
             self._command = (0.0, 0.0)
         status = self._latest_status
         if status is None or not status.message.flag & StatusFlag.CONFIGURED:
-            ack = self.request(self._configure, timeout)
-            if ack.error != ErrorCode.OK:
-                raise LinkError(
-                    f"{self.port}: MCU refused the configuration: {ErrorCode(ack.error).name}"
-                )
-        return self.request(Rearm(), timeout)
+            self._send_configure(timeout)
+        ack = self.request(Rearm(), timeout)
+        if ack.error == ErrorCode.NOT_CONFIGURED:
+            # Our status was older than an MCU reboot.
+            self._send_configure(timeout)
+            ack = self.request(Rearm(), timeout)
+        return ack
 
     def reconfigure(self, config: FirmwareConfig, timeout: float = 0.5) -> Ack:
         """Send new limits and timeouts to the MCU; keep them only if it accepts.
@@ -297,10 +331,12 @@ class SerialDriver:
         ack = self.request(message, timeout)
         if ack.error == ErrorCode.OK:
             self._configure = message
+            self._max_linear = config.limits.max_linear_mps
+            self._max_angular = config.limits.max_angular_radps
         return ack
 
     def request(self, message: HostMessage, timeout: float = 0.5, *, retries: int = 1) -> Ack:
-        """Send a message and wait for its ACK.
+        """Send a message and wait for its ACK, trying ``retries`` times within the timeout.
 
         Raises:
             LinkError: the port is closed, or no ACK came back in time.
@@ -332,7 +368,15 @@ class SerialDriver:
             acks=dict(self._acks),
             rtt_ms=tuple(self._rtt_ms),
             last_error=self._last_error,
+            internal_errors=self._internal_errors,
         )
+
+    def _send_configure(self, timeout: float) -> None:
+        ack = self.request(self._configure, timeout)
+        if ack.error != ErrorCode.OK:
+            raise LinkError(
+                f"{self.port}: MCU refused the configuration: {ErrorCode(ack.error).name}"
+            )
 
     def _send(self, message: HostMessage) -> _Pending | None:
         with self._write_lock:
@@ -344,11 +388,13 @@ class SerialDriver:
             frame = encode_frame(message, seq)
             now = self._clock()
             pending = _Pending(message.TYPE, now)
-            self._pending[seq] = pending
+            with self._pending_lock:
+                self._pending[seq] = pending
             try:
                 port.write(frame)
             except (serial.SerialException, OSError) as err:
-                self._pending.pop(seq, None)
+                with self._pending_lock:
+                    self._pending.pop(seq, None)
                 self._last_error = f"write failed: {err}"
                 self._drop_link.set()
                 return None
@@ -358,7 +404,7 @@ class SerialDriver:
                 self._last_drive_tx_ns = now
             return pending
 
-    def _send_drive(self, now: int) -> None:
+    def _refresh_drive(self, now: int) -> None:
         with self._state_lock:
             if self._command_is_set and now - self._command_ns > self._command_timeout_ns:
                 if self._command != (0.0, 0.0):
@@ -368,8 +414,7 @@ class SerialDriver:
                         self._command_timeout_ns / 1e9,
                     )
                 self._command = (0.0, 0.0)
-            linear, angular = self._command
-        self._send(Drive(linear, angular))
+            self._send(Drive(*self._command))
 
     def _open(self) -> bool:
         try:
@@ -377,8 +422,8 @@ class SerialDriver:
         except (serial.SerialException, OSError, ValueError) as err:
             self._last_error = str(err)
             return False
-        port.reset_input_buffer()
         try:
+            port.reset_input_buffer()
             # A lone delimiter ends whatever partial frame the MCU's receiver holds, so the
             # first real frame is not fused with line noise from the reconnect.
             port.write(b"\x00")
@@ -389,14 +434,13 @@ class SerialDriver:
         now = self._clock()
         self._decoder = FrameDecoder()
         self._rx_seq = None
+        self._rx_since_open = False
         self._last_rx_ns = now
-        self._last_configure_ns = 0
         with self._write_lock:
             self._serial = port
         if self._connected_once:
             self._reconnects += 1
         self._connected_once = True
-        self._last_error = ""
         _log.info("opened %s at %d baud", self.port, self.config.baud)
         self._last_configure_ns = now
         self._send(self._configure)
@@ -405,25 +449,30 @@ class SerialDriver:
     def _close(self) -> None:
         with self._write_lock:
             port, self._serial = self._serial, None
+        with self._pending_lock:
             for pending in self._pending.values():
                 pending.done.set()
             self._pending.clear()
+        self._rx_since_open = False
+        self._latest_odometry = None
+        self._latest_status = None
         if port is not None:
             with contextlib.suppress(serial.SerialException, OSError):
                 port.close()
 
+    def _back_off(self) -> None:
+        self._stop.wait(self._backoff_s)
+        self._backoff_s = min(self._backoff_s * 2, self.config.reconnect_max_s)
+
     def _io_loop(self) -> None:
-        backoff = self.config.reconnect_min_s
         while not self._stop.is_set():
-            if self._serial is None:
-                if not self._open():
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, self.config.reconnect_max_s)
-                    continue
-                backoff = self.config.reconnect_min_s
+            if self._serial is None and not self._open():
+                self._back_off()
+                continue
             if self._drop_link.is_set():
                 self._drop_link.clear()
                 self._close()
+                self._back_off()
                 continue
             port = self._serial
             assert port is not None
@@ -433,9 +482,16 @@ class SerialDriver:
                 self._last_error = f"read failed: {err}"
                 _log.warning("%s: %s", self.port, self._last_error)
                 self._close()
+                self._back_off()
                 continue
-            if data:
+            if not data:
+                continue
+            try:
                 self._handle(data)
+            except Exception:
+                # A bug in a callback must not end the link: count it, log it, go on.
+                self._internal_errors += 1
+                _log.exception("%s: error handling received bytes", self.port)
 
     def _handle(self, data: bytes) -> None:
         now = self._clock()
@@ -446,6 +502,9 @@ class SerialDriver:
                     self._resyncs += 1
                 continue
             self._last_rx_ns = now
+            if not self._rx_since_open:
+                self._rx_since_open = True
+                self._backoff_s = self.config.reconnect_min_s
             self._frames_rx += 1
             self._track_sequence(item)
             message = item.message
@@ -454,10 +513,7 @@ class SerialDriver:
                 if previous is None or (
                     previous.message.left_ticks,
                     previous.message.right_ticks,
-                ) != (
-                    message.left_ticks,
-                    message.right_ticks,
-                ):
+                ) != (message.left_ticks, message.right_ticks):
                     self._last_motion_ns = now
                 self._latest_odometry = Received(now, item.seq, message)
             elif isinstance(message, Status):
@@ -484,7 +540,7 @@ class SerialDriver:
         except ValueError:
             name = f"code_{ack.error}"
         self._acks[name] += 1
-        with self._write_lock:
+        with self._pending_lock:
             pending = self._pending.pop(ack.acked_seq, None)
         if pending is None or pending.msg_type != ack.acked_type:
             return
@@ -496,29 +552,36 @@ class SerialDriver:
     def _tick_loop(self) -> None:
         period = min(self._refresh_ns, self._heartbeat_ns) / 4 / 1e9
         while not self._stop.wait(period):
-            if self._serial is None:
-                continue
-            now = self._clock()
-            if now - self._last_rx_ns > self._dead_ns:
+            try:
+                self._tick(self._clock())
+            except Exception:
+                self._internal_errors += 1
+                _log.exception("%s: error in the refresh loop", self.port)
+
+    def _tick(self, now: int) -> None:
+        if self._serial is None:
+            return
+        if now - self._last_rx_ns > self._dead_ns:
+            if not self._drop_link.is_set():
                 self._link_timeouts += 1
                 self._last_error = (
                     f"no frame from the MCU for {(now - self._last_rx_ns) / 1e6:.0f} ms"
                 )
                 _log.warning("%s: link dead: %s", self.port, self._last_error)
                 self._drop_link.set()
-                continue
-            # Drive frames go on while the chair is commanded to move, and after a zero command
-            # until the wheels have stood still for a while, so a lost zero frame is repaired.
-            settled_since = max(self._last_nonzero_ns, self._last_motion_ns)
-            driving = self._command_is_set and (
-                self._command != (0.0, 0.0) or now - settled_since < self._zero_hold_ns
-            )
-            if driving and now - self._last_drive_tx_ns >= self._refresh_ns:
-                self._send_drive(now)
-            elif now - self._last_tx_ns >= self._heartbeat_ns:
-                self._send(Heartbeat((now // 1_000_000) & 0xFFFFFFFF))
-            self._maybe_configure(now)
-            self._expire_pending(now)
+            return
+        # Drive frames go on while the chair is commanded to move, and after a zero command
+        # until the wheels have stood still for a while, so a lost zero frame is repaired.
+        settled_since = max(self._last_nonzero_ns, self._last_motion_ns)
+        driving = self._command_is_set and (
+            self._command != (0.0, 0.0) or now - settled_since < self._zero_hold_ns
+        )
+        if driving and now - self._last_drive_tx_ns >= self._refresh_ns:
+            self._refresh_drive(now)
+        elif now - self._last_tx_ns >= self._heartbeat_ns:
+            self._send(Heartbeat((now // 1_000_000) & 0xFFFFFFFF))
+        self._maybe_configure(now)
+        self._expire_pending(now)
 
     def _maybe_configure(self, now: int) -> None:
         status = self._latest_status
@@ -529,7 +592,7 @@ class SerialDriver:
             self._send(self._configure)
 
     def _expire_pending(self, now: int) -> None:
-        with self._write_lock:
+        with self._pending_lock:
             stale = [seq for seq, p in self._pending.items() if now - p.sent_ns > 1_000_000_000]
             for seq in stale:
                 self._pending.pop(seq).done.set()

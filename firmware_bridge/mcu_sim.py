@@ -19,7 +19,7 @@ import select
 import threading
 import time
 import tty
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +124,6 @@ class McuSimulator:
         self._slave: int | None = None
         self._pts_name = ""
         self._want_plugged = True
-        self._plug_applied = threading.Event()
         self._stop = threading.Event()
         self._tx_queue: queue.PriorityQueue[tuple[int, int, McuMessage | None]] = (
             queue.PriorityQueue()
@@ -182,6 +181,13 @@ class McuSimulator:
         """Bring the port back (a new pty behind the same link path)."""
         self._request_plug(True, timeout)
 
+    def reboot(self) -> None:
+        """Power-cycle the MCU: a fresh plant (disarmed, unconfigured, encoder counters and
+        clock from zero) and sequence numbers from 0."""
+        with self._plant_lock:
+            self.plant = Plant(start_ns=self._clock())
+        self._seq = 0
+
     def set_faults(self, tx: FaultProfile | None = None, rx: FaultProfile | None = None) -> None:
         """Change the fault profiles of the MCU's transmit and receive directions."""
         if tx is not None:
@@ -200,15 +206,20 @@ class McuSimulator:
             self.plant.set_joystick(x, y, engaged)
 
     def snapshot(self) -> PlantState:
-        """The plant's state now (advanced to the current time)."""
+        """The plant's state as of its last control period (at most 10 ms old).
+
+        Reading does not advance the plant: only the MCU's own loop decides when time passes.
+        """
         with self._plant_lock:
-            return self.plant.step(self._clock())
+            return self.plant.state()
 
     def _request_plug(self, plugged: bool, timeout: float) -> None:
-        self._plug_applied.clear()
         self._want_plugged = plugged
-        if not self._plug_applied.wait(timeout):
-            raise TimeoutError("the simulator did not apply the plug change in time")
+        deadline = time.monotonic() + timeout
+        while self.plugged != plugged:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the simulator did not apply the plug change in time")
+            time.sleep(0.002)
 
     def _open_pty(self) -> None:
         master, slave = os.openpty()
@@ -242,7 +253,6 @@ class McuSimulator:
                 self._open_pty()
             else:
                 self._close_pty()
-        self._plug_applied.set()
 
     def _sleep_until(self, deadline_ns: int) -> None:
         delay = deadline_ns - self._clock()
@@ -252,6 +262,9 @@ class McuSimulator:
     def _run(self) -> None:
         decoder = FrameDecoder()
         rx_free_ns = 0
+        # Bytes read from the pty wait here until the UART would have received them, so the
+        # control loop never sleeps on a long read.
+        arriving: deque[tuple[int, bytes]] = deque()
         next_tick = self._clock()
         last_odometry = next_tick
         next_odometry = next_tick + self._odometry_period_ns
@@ -260,7 +273,8 @@ class McuSimulator:
             self._apply_plug()
             fd = self._master
             now = self._clock()
-            timeout = max(0.0, (next_tick - now) / 1e9)
+            wake = min(next_tick, arriving[0][0]) if arriving else next_tick
+            timeout = max(0.0, (wake - now) / 1e9)
             data = b""
             if fd is None:
                 time.sleep(timeout)
@@ -276,10 +290,10 @@ class McuSimulator:
                         time.sleep(0.005)
                         data = b""
             if data:
-                arrival = max(self._clock(), rx_free_ns) + len(data) * self._byte_ns
-                rx_free_ns = arrival
-                self._sleep_until(arrival)
-                for item in decoder.feed(self._rx_faults.apply(data)):
+                rx_free_ns = max(self._clock(), rx_free_ns) + len(data) * self._byte_ns
+                arriving.append((rx_free_ns, data))
+            while arriving and arriving[0][0] <= self._clock():
+                for item in decoder.feed(self._rx_faults.apply(arriving.popleft()[1])):
                     self._receive(item)
             now = self._clock()
             if now >= next_tick:

@@ -67,6 +67,7 @@ class ErrorCode(IntEnum):
     MOTION_REFUSED = 8
     FAULT_ACTIVE = 9
     BUSY = 10
+    NOT_CONFIGURED = 11
 
 
 class Fault(IntFlag):
@@ -120,6 +121,10 @@ class _Message:
             return self.LAYOUT.pack(*self._fields())
         except struct.error as err:
             raise EncodeError(f"{type(self).__name__}: {err}") from err
+        except OverflowError as err:
+            raise EncodeError(
+                f"{type(self).__name__}: a value exceeds its wire type: {err}"
+            ) from err
 
     def _fields(self) -> tuple[int | float, ...]:
         names: tuple[str, ...] = self.__slots__
@@ -231,6 +236,8 @@ class Configure(_Message):
                 found.append(f"{name} must be a positive finite number, got {value}")
         if self.ticks_per_rev < 16:
             found.append(f"ticks_per_rev {self.ticks_per_rev} below 16")
+        if self.flags & ~self.FLAG_REFUSE_UNBELTED:
+            found.append(f"flags {self.flags:#04x} set reserved bits")
         return found
 
 

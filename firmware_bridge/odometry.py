@@ -57,6 +57,12 @@ class OdometryIntegrator:
         """The latest estimate, or None before two samples arrived."""
         return self._estimate
 
+    @staticmethod
+    def _rebooted(previous: Odometry, sample: Odometry) -> bool:
+        # The MCU's clock ran backwards (not a wrap at 2**32 ms): its counters restarted too.
+        back = (previous.mcu_time_ms - sample.mcu_time_ms) & 0xFFFFFFFF
+        return 0 < back < 2**31
+
     def reset(self) -> None:
         """Forget the previous sample (after a reconnect the MCU may have rebooted)."""
         self._last = None
@@ -65,7 +71,8 @@ class OdometryIntegrator:
     def update(self, sample: Odometry, stamp_ns: int) -> OdometryEstimate | None:
         """Take the next sample; return the new estimate (None for the first sample)."""
         previous, self._last = self._last, sample
-        if previous is None:
+        if previous is None or self._rebooted(previous, sample):
+            self._window.clear()
             return self._estimate
         left = ticks_to_meters(
             tick_delta(sample.left_ticks, previous.left_ticks), self._radius, self._tpr

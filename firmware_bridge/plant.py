@@ -7,11 +7,11 @@ simulated time. Seat, belt and joystick are inputs a scenario sets with methods.
 
 The MCU's rules (docs/firmware-protocol.md, "Semantics"):
 
-- It boots disarmed. REARM arms it, clearing the latched faults, unless the e-stop is set or a
-  motor is over temperature.
-- Armed and not overridden, with motion commanded or the chair still moving, no valid DRIVE
-  within the drive timeout brakes the chair at the emergency deceleration and latches
-  DRIVE_TIMEOUT. Heartbeats keep the link alive, never the motion.
+- It boots disarmed and unconfigured. REARM arms it, clearing the latched faults, unless it is
+  unconfigured, the e-stop is set or a motor is over temperature.
+- Armed and not overridden, with a non-zero DRIVE in force, no valid DRIVE within the drive
+  timeout brakes the chair at the emergency deceleration and latches DRIVE_TIMEOUT. Heartbeats
+  keep the link alive, never the motion.
 - Armed, no valid frame of any kind within the link timeout latches LINK_LOST the same way.
 - ESTOP_SET brakes and disarms; ESTOP_CLEAR releases the e-stop but leaves the chair disarmed.
 - The attendant's engaged joystick overrides the host (not the e-stop): DRIVE is answered with
@@ -145,6 +145,10 @@ class Plant:
         self._braking = False
         self._left_m = 0.0
         self._right_m = 0.0
+        # Ticks accumulate with the geometry in force when the wheel turned, so a CONFIGURE
+        # that changes the radius does not make the counters jump.
+        self._left_ticks = 0.0
+        self._right_ticks = 0.0
         self._soc = initial_soc
         self._current = self._battery.idle_a
         self._temps = [ambient_c, ambient_c]
@@ -187,8 +191,6 @@ class Plant:
 
     def state(self, reply: ErrorCode | None = None) -> PlantState:
         """The current state without advancing time."""
-        s = self._settings
-        ticks_per_m = s.ticks_per_rev / (2.0 * math.pi * s.wheel_radius_m)
         target = self._target()
         return PlantState(
             time_ns=self._t,
@@ -196,8 +198,8 @@ class Plant:
             angular_radps=self._w,
             target_linear_mps=target[0],
             target_angular_radps=target[1],
-            left_ticks=math.floor(self._left_m * ticks_per_m),
-            right_ticks=math.floor(self._right_m * ticks_per_m),
+            left_ticks=math.floor(self._left_ticks),
+            right_ticks=math.floor(self._right_ticks),
             left_m=self._left_m,
             right_m=self._right_m,
             battery_v=self._voltage(),
@@ -254,21 +256,23 @@ class Plant:
         self._commanded = (0.0, 0.0)
 
     def _supervise(self) -> None:
+        if self._interlocked() or self._overtemp:
+            # A held command is dropped, not paused: a belt that bounces closed, or a motor
+            # that cools, must not resume motion without a new DRIVE.
+            self._commanded = (0.0, 0.0)
         if not self._armed:
             return
         s = self._settings
         if self._t - self._last_frame_ns > s.link_timeout_ms * 1_000_000:
             self._disarm(Fault.LINK_LOST)
             return
-        overridden = self._joystick_engaged
-        wants_motion = self._commanded != (0.0, 0.0) or self._moving()
         silent = self._t - self._last_drive_ns > s.drive_timeout_ms * 1_000_000
-        if not overridden and wants_motion and silent:
+        if not self._joystick_engaged and self._commanded != (0.0, 0.0) and silent:
             self._disarm(Fault.DRIVE_TIMEOUT)
 
     def _target(self) -> tuple[float, float]:
         s = self._settings
-        if self._estop:
+        if self._estop or self._overtemp:
             return 0.0, 0.0
         if self._joystick_engaged:
             x, y = self._joystick
@@ -277,7 +281,7 @@ class Plant:
             if abs(y) < JOYSTICK_DEADZONE:
                 y = 0.0
             return y * s.manual_max_linear_mps, -x * s.max_angular_radps
-        if not self._armed or self._interlocked() or self._overtemp:
+        if not self._armed or self._interlocked():
             return 0.0, 0.0
         return self._commanded
 
@@ -297,8 +301,13 @@ class Plant:
         self._braking = target_v == 0.0 and target_w == 0.0 and self._moving()
         left, right = wheel_speeds(self._v, self._w, s.wheel_separation_m)
         left0, right0 = wheel_speeds(v0, w0, s.wheel_separation_m)
-        self._left_m += (left + left0) / 2.0 * dt
-        self._right_m += (right + right0) / 2.0 * dt
+        ticks_per_m = s.ticks_per_rev / (2.0 * math.pi * s.wheel_radius_m)
+        left_step = (left + left0) / 2.0 * dt
+        right_step = (right + right0) / 2.0 * dt
+        self._left_m += left_step
+        self._right_m += right_step
+        self._left_ticks += left_step * ticks_per_m
+        self._right_ticks += right_step * ticks_per_m
         self._update_power(v0, dt)
 
     def _update_power(self, v0: float, dt: float) -> None:
@@ -379,6 +388,8 @@ class Plant:
             return ErrorCode.ESTOP_ACTIVE
         if self._overtemp:
             return ErrorCode.FAULT_ACTIVE
+        if not self._configured:
+            return ErrorCode.NOT_CONFIGURED
         self._armed = True
         self._latched &= ~LATCHED_FAULTS
         self._commanded = (0.0, 0.0)

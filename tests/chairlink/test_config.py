@@ -50,8 +50,8 @@ def test_unknown_field_is_refused(tmp_path: Path) -> None:
 
 def test_refresh_too_slow_for_the_drive_timeout_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "chair.yaml"
-    path.write_text("firmware:\n  drive_refresh_hz: 8\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="two refreshes"):
+    path.write_text("firmware:\n  drive_refresh_hz: 12\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="three refreshes"):
         load_chair_config(path)
 
 

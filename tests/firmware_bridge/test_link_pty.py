@@ -8,6 +8,7 @@ import pytest
 
 from chairlink.config import FirmwareConfig
 from firmware_bridge.driver import Received, SerialDriver
+from firmware_bridge.errors import LinkError
 from firmware_bridge.fault_injection import FaultProfile
 from firmware_bridge.framing import encode_frame
 from firmware_bridge.mcu_sim import McuSimulator
@@ -30,6 +31,13 @@ from tests.firmware_bridge.conftest import BAUD, RawHost, wait_until
 pytestmark = pytest.mark.pty
 
 HOST_CONTROL_PERIOD_S = 0.05
+
+
+def arm(host: RawHost) -> None:
+    """Configure and arm the MCU by hand, as the driver's rearm() does."""
+    for message in (Configure(), Rearm()):
+        seq, _ = host.send(message)
+        assert host.ack_for(seq).error == ErrorCode.OK
 
 
 def keep_driving(driver: SerialDriver, linear: float, angular: float, seconds: float) -> None:
@@ -81,8 +89,7 @@ def test_silence_on_drive_brakes_within_the_timeout_while_heartbeats_go_on(
     sim: McuSimulator, raw_host: RawHost
 ) -> None:
     timeout_s = sim.plant.settings.drive_timeout_ms / 1000
-    seq, _ = raw_host.send(Rearm())
-    assert raw_host.ack_for(seq).error == ErrorCode.OK
+    arm(raw_host)
     end = time.monotonic() + 1.5
     last_drive_ns = 0
     while time.monotonic() < end:
@@ -161,14 +168,16 @@ def test_occupied_seat_with_open_belt_refuses_autonomous_motion(
 def test_frame_of_another_major_version_is_refused_with_its_error(
     sim: McuSimulator, raw_host: RawHost
 ) -> None:
-    seq, _ = raw_host.send(Rearm())
-    assert raw_host.ack_for(seq).error == ErrorCode.OK
+    arm(raw_host)
     seq, _ = raw_host.send(Drive(0.5, 0.0), version=0x20)
     ack = raw_host.ack_for(seq)
     assert ack.error == ErrorCode.VERSION_MISMATCH
     assert ack.acked_type == Drive.TYPE
     time.sleep(0.3)
-    assert not sim.snapshot().moving
+    state = sim.snapshot()
+    # Had the frame been acted on, the wheels would have turned before the watchdog caught it.
+    assert (state.left_m, state.right_m) == (0.0, 0.0)
+    assert state.faults == Fault.NONE
 
 
 def test_driver_survives_the_port_vanishing_and_reconnects(
@@ -248,10 +257,8 @@ def test_silent_mcu_is_declared_dead_and_the_link_comes_back(
     assert wait_until(lambda: driver.stats().link_timeouts >= 1, 1.0)
     assert not driver.link_up
     sim.set_faults(tx=FaultProfile())
-    assert wait_until(lambda: driver.link_up, 5.0)
-    stats = driver.stats()
-    assert stats.link_timeouts >= 1
-    assert stats.reconnects >= 1
+    assert wait_until(lambda: driver.stats().reconnects >= 1 and driver.link_up, 5.0)
+    assert driver.stats().link_timeouts >= 1
 
 
 def test_nan_command_is_refused_by_the_driver(driver: SerialDriver) -> None:
@@ -260,10 +267,19 @@ def test_nan_command_is_refused_by_the_driver(driver: SerialDriver) -> None:
 
 
 def test_a_command_goes_out_at_once_not_at_the_next_refresh(
-    sim: McuSimulator, driver: SerialDriver, firmware_config: FirmwareConfig
+    sim: McuSimulator, firmware_config: FirmwareConfig
 ) -> None:
-    assert driver.rearm().error == ErrorCode.OK
-    refresh_s = 1.0 / firmware_config.drive_refresh_hz
+    # A slow refresh, so a command that waited for it could not pass for an immediate one.
+    config = firmware_config.model_copy(
+        update={"drive_refresh_hz": 6.0, "drive_timeout_s": 0.5, "command_timeout_s": 2.0}
+    )
+    with SerialDriver(config) as driver:
+        assert driver.wait_for_link(3.0)
+        assert driver.rearm().error == ErrorCode.OK
+        _check_immediate_sends(sim, driver, 1.0 / config.drive_refresh_hz)
+
+
+def _check_immediate_sends(sim: McuSimulator, driver: SerialDriver, refresh_s: float) -> None:
     for target in (0.3, 0.0, 0.2):
 
         def applied(target: float = target) -> bool:
@@ -272,7 +288,7 @@ def test_a_command_goes_out_at_once_not_at_the_next_refresh(
         start = time.monotonic()
         driver.command(target, 0.0)
         assert wait_until(applied, 1.0)
-        assert time.monotonic() - start < refresh_s / 2
+        assert time.monotonic() - start < refresh_s / 3
 
 
 def test_bytes_are_paced_at_the_baud_rate(raw_host: RawHost) -> None:
@@ -292,3 +308,80 @@ def test_telemetry_arrives_at_its_rates(raw_host: RawHost) -> None:
     span_s = (odometry[-1].stamp_ns - odometry[0].stamp_ns) / 1e9
     assert (len(odometry) - 1) / span_s == pytest.approx(50, rel=0.1)
     assert 8 <= len(status) <= 14
+
+
+def test_link_up_needs_a_frame_from_the_mcu(
+    sim: McuSimulator, firmware_config: FirmwareConfig
+) -> None:
+    sim.set_faults(tx=FaultProfile(drop_rate=1.0))
+    time.sleep(0.1)  # let frames already on their way out drain into the pty's buffer
+    with SerialDriver(firmware_config) as driver:
+        assert not driver.wait_for_link(1.0)
+        samples = []
+        for _ in range(50):
+            samples.append(driver.link_up)
+            time.sleep(0.01)
+        assert not any(samples)
+
+
+def test_reopening_a_silent_port_backs_off_to_the_cap(
+    sim: McuSimulator, firmware_config: FirmwareConfig
+) -> None:
+    sim.set_faults(tx=FaultProfile(drop_rate=1.0))
+    time.sleep(0.1)
+    config = firmware_config.model_copy(
+        update={"host_link_timeout_s": 0.05, "reconnect_min_s": 0.05, "reconnect_max_s": 0.4}
+    )
+    with SerialDriver(config) as driver:
+        time.sleep(3.0)
+        reopened = driver.stats().reconnects
+    # Without backoff: one reopen per ~60 ms. With it: 0.05, 0.1, 0.2, then 0.4 s apart.
+    assert 4 <= reopened <= 10
+
+
+def test_rearm_configures_an_mcu_that_rebooted(sim: McuSimulator, driver: SerialDriver) -> None:
+    assert driver.rearm().error == ErrorCode.OK
+    keep_driving(driver, 0.3, 0.0, 0.5)
+    sim.reboot()
+    time.sleep(0.05)
+    assert driver.rearm().error == ErrorCode.OK
+    assert sim.snapshot().flags & StatusFlag.CONFIGURED
+    keep_driving(driver, 0.3, 0.0, 0.8)
+    assert sim.snapshot().moving
+
+
+def test_estop_without_a_link_fails_loudly(sim: McuSimulator, driver: SerialDriver) -> None:
+    sim.unplug()
+    assert wait_until(lambda: not driver.connected, 2.0)
+    with pytest.raises(LinkError, match="not connected"):
+        driver.estop()
+
+
+def test_a_huge_command_is_clamped_and_the_driver_keeps_running(
+    sim: McuSimulator, driver: SerialDriver, firmware_config: FirmwareConfig
+) -> None:
+    assert driver.rearm().error == ErrorCode.OK
+    driver.command(1e300, -1e300)
+    time.sleep(0.3)
+    state = sim.snapshot()
+    assert state.target_linear_mps == pytest.approx(firmware_config.limits.max_linear_mps, rel=1e-6)
+    assert state.target_angular_radps == pytest.approx(
+        -firmware_config.limits.max_angular_radps, rel=1e-6
+    )
+    keep_driving(driver, 0.2, 0.0, 0.3)
+    assert driver.stats().internal_errors == 0
+    assert driver.link_up
+
+
+def test_an_exception_in_the_frame_callback_does_not_end_the_link(
+    sim: McuSimulator, firmware_config: FirmwareConfig
+) -> None:
+    def broken(received: Received[Odometry | Status | Ack]) -> None:
+        raise RuntimeError("callback bug")
+
+    with SerialDriver(firmware_config, on_frame=broken) as driver:
+        assert driver.wait_for_link(3.0)
+        time.sleep(0.3)
+        stats = driver.stats()
+        assert stats.internal_errors > 5
+        assert stats.link_up

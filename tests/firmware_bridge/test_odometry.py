@@ -49,3 +49,14 @@ def test_reset_forgets_the_previous_sample() -> None:
     odo.update(Odometry(0, 0, 20_000, 0), 0)
     odo.reset()
     assert odo.update(Odometry(999_999, 999_999, 20_000, 0), 1) is None
+
+
+def test_an_mcu_reboot_restarts_integration_instead_of_jumping() -> None:
+    odo = OdometryIntegrator(RADIUS, SEPARATION, TPR)
+    odo.update(Odometry(0, 0, 20_000, 1_000), 0)
+    before = odo.update(Odometry(500, 500, 20_000, 1_020), 1)
+    assert before is not None
+    assert odo.update(Odometry(0, 0, 20_000, 5), 2) == before
+    after = odo.update(Odometry(10, 10, 20_000, 25), 3)
+    assert after is not None
+    assert after.x_m > before.x_m

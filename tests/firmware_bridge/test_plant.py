@@ -27,8 +27,9 @@ MS = 1_000_000
 SETTINGS = Configure()
 
 
-def armed_plant() -> Plant:
-    plant = Plant(SETTINGS)
+def armed_plant(settings: Configure = SETTINGS) -> Plant:
+    plant = Plant(settings)
+    assert plant.step(0, settings).reply == ErrorCode.OK
     assert plant.step(0, Rearm()).reply == ErrorCode.OK
     return plant
 
@@ -52,12 +53,16 @@ def drive_for(
     return last
 
 
-def test_boots_disarmed_and_refuses_drive_until_rearmed() -> None:
+def test_boots_disarmed_and_refuses_drive_until_configured_and_rearmed() -> None:
     plant = Plant(SETTINGS)
     assert plant.step(0, Drive(0.5, 0.0)).reply == ErrorCode.NOT_ARMED
+    assert plant.step(10 * MS, Rearm()).reply == ErrorCode.NOT_CONFIGURED
     state = plant.step(500 * MS)
     assert state.linear_mps == 0.0
     assert not state.flags & StatusFlag.ARMED
+    assert plant.step(510 * MS, SETTINGS).reply == ErrorCode.OK
+    assert plant.step(520 * MS, Rearm()).reply == ErrorCode.OK
+    assert plant.step(530 * MS, Drive(0.5, 0.0)).reply == ErrorCode.OK
 
 
 def test_drive_accelerates_at_the_limit_and_holds_speed() -> None:
@@ -191,10 +196,21 @@ def test_belt_opening_while_moving_stops_gently() -> None:
 
 
 def test_interlock_can_be_configured_off() -> None:
-    plant = Plant(Configure(flags=0))
+    plant = armed_plant(Configure(flags=0))
     plant.set_seat(75.0, belt_closed=False)
-    plant.step(0, Rearm())
     assert plant.step(10 * MS, Drive(0.5, 0.0)).reply == ErrorCode.OK
+
+
+def test_a_belt_that_bounces_closed_does_not_resume_the_old_command() -> None:
+    plant = armed_plant()
+    plant.set_seat(75.0, belt_closed=True)
+    last = drive_for(plant, 0, 3_000 * MS, 1.0)
+    plant.set_seat(75.0, belt_closed=False)
+    plant.step(last + 20 * MS)
+    plant.set_seat(75.0, belt_closed=True)
+    state = plant.step(last + 40 * MS)
+    assert state.target_linear_mps == 0.0
+    assert plant.step(last + 60 * MS, Drive(1.0, 0.0)).target_linear_mps == 1.0
 
 
 def test_nan_drive_is_refused_and_does_not_feed_the_watchdog() -> None:
@@ -213,6 +229,7 @@ def test_configure_is_refused_while_moving_and_when_invalid() -> None:
     still = Plant(SETTINGS)
     assert still.step(0, Configure(drive_timeout_ms=5)).reply == ErrorCode.BAD_VALUE
     assert still.step(1, Configure(wheel_radius_m=-1.0)).reply == ErrorCode.BAD_VALUE
+    assert still.step(1, Configure(flags=0xFE)).reply == ErrorCode.BAD_VALUE
     state = still.step(2, Configure(drive_timeout_ms=300))
     assert state.reply == ErrorCode.OK
     assert state.flags & StatusFlag.CONFIGURED
@@ -226,6 +243,33 @@ def test_overtemperature_refuses_rearm_and_motion() -> None:
     assert state.reply == ErrorCode.FAULT_ACTIVE
     assert state.faults & Fault.OVERTEMP_LEFT
     assert plant.step(20 * MS, Rearm()).reply == ErrorCode.FAULT_ACTIVE
+    plant.set_joystick(0.0, 1.0, engaged=True)
+    for t in range(30 * MS, 1_000 * MS, 50 * MS):
+        assert plant.step(t, Heartbeat()).linear_mps == 0.0
+
+
+def test_joystick_release_does_not_trip_the_drive_watchdog() -> None:
+    plant = armed_plant()
+    plant.set_joystick(0.0, 1.0, engaged=True)
+    for t in range(0, 3_000 * MS, 100 * MS):
+        plant.step(t, Heartbeat())
+    plant.set_joystick(0.0, 0.0, engaged=False)
+    state = plant.step(3_000 * MS)
+    for t in range(3_100 * MS, 6_000 * MS, 100 * MS):
+        state = plant.step(t, Heartbeat())
+    assert state.faults == Fault.NONE
+    assert state.linear_mps == 0.0
+
+
+def test_new_wheel_geometry_does_not_make_the_tick_counters_jump() -> None:
+    plant = armed_plant()
+    last = drive_for(plant, 0, 2_000 * MS, 0.5)
+    for t in range(last + 100 * MS, last + 2_500 * MS, 100 * MS):
+        plant.step(t, Drive(0.0, 0.0))
+    before = plant.step(last + 2_500 * MS)
+    after = plant.step(last + 2_510 * MS, Configure(wheel_radius_m=0.2))
+    assert after.reply == ErrorCode.OK
+    assert (after.left_ticks, after.right_ticks) == (before.left_ticks, before.right_ticks)
 
 
 def test_encoder_ticks_match_the_distance_driven() -> None:
@@ -280,6 +324,7 @@ def test_no_message_sequence_breaks_the_speed_or_deceleration_limits(
     steps: list[tuple[int, HostMessage | None]],
 ) -> None:
     plant = Plant(SETTINGS)
+    plant.step(0, SETTINGS)
     t = 0
     previous = plant.step(0)
     worst_rate = max(SETTINGS.max_linear_accel_mps2, SETTINGS.emergency_decel_mps2)
