@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import firmware
+from bench import firmware, ros
 from bench.figures import Figure, report
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -16,7 +16,11 @@ RESULTS = Path(__file__).with_name("results.json")
 
 def main() -> int:
     """Run the benchmarks in order and report them."""
-    figures: list[Figure] = [firmware.decode_frames_per_s(), firmware.rtt_p99_ms()]
+    figures: list[Figure] = [
+        firmware.decode_frames_per_s(),
+        firmware.rtt_p99_ms(),
+        ros.cmd_to_serial_p99_ms(),
+    ]
     return 0 if report(figures, RESULTS) else 1
 
 

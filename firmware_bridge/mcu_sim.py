@@ -107,8 +107,15 @@ class McuSimulator:
         rx_faults: FaultProfile | None = None,
         seed: int = 0,
         clock: Callable[[], int] = time.monotonic_ns,
+        frame_observer: Callable[[int, Frame], None] | None = None,
     ) -> None:
+        """Build the simulator; ``start()`` opens the pty.
+
+        ``frame_observer``, if given, is called with each valid host frame and the steady-clock
+        time its bytes were read off the pty (before UART pacing): a tap for latency benches.
+        """
         self._clock = clock
+        self._frame_observer = frame_observer
         self._boot_ns = clock()
         self.plant = plant or Plant(start_ns=self._boot_ns)
         self._byte_ns = 10 * 1_000_000_000 // baud
@@ -264,7 +271,7 @@ class McuSimulator:
         rx_free_ns = 0
         # Bytes read from the pty wait here until the UART would have received them, so the
         # control loop never sleeps on a long read.
-        arriving: deque[tuple[int, bytes]] = deque()
+        arriving: deque[tuple[int, bytes, int]] = deque()
         next_tick = self._clock()
         last_odometry = next_tick
         next_odometry = next_tick + self._odometry_period_ns
@@ -290,10 +297,14 @@ class McuSimulator:
                         time.sleep(0.005)
                         data = b""
             if data:
-                rx_free_ns = max(self._clock(), rx_free_ns) + len(data) * self._byte_ns
-                arriving.append((rx_free_ns, data))
+                read_ns = self._clock()
+                rx_free_ns = max(read_ns, rx_free_ns) + len(data) * self._byte_ns
+                arriving.append((rx_free_ns, data, read_ns))
             while arriving and arriving[0][0] <= self._clock():
-                for item in decoder.feed(self._rx_faults.apply(arriving.popleft()[1])):
+                _, chunk, read_ns = arriving.popleft()
+                for item in decoder.feed(self._rx_faults.apply(chunk)):
+                    if self._frame_observer is not None and isinstance(item, Frame):
+                        self._frame_observer(read_ns, item)
                     self._receive(item)
             now = self._clock()
             if now >= next_tick:
