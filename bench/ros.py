@@ -35,6 +35,7 @@ def cmd_to_serial_p99_ms(commands: int = 600, rate_hz: float = 50.0) -> Figure:
     from geometry_msgs.msg import TwistStamped  # noqa: PLC0415
     from rclpy.executors import SingleThreadedExecutor  # noqa: PLC0415
     from rclpy.parameter import Parameter  # noqa: PLC0415
+    from rclpy.utilities import try_shutdown  # noqa: PLC0415
 
     arrived: dict[int, int] = {}
 
@@ -76,7 +77,7 @@ def cmd_to_serial_p99_ms(commands: int = 600, rate_hz: float = 50.0) -> Figure:
             executor.shutdown()
             node.destroy_node()
             probe.destroy_node()
-            rclpy.try_shutdown()
+            try_shutdown()
             sim.stop()
     latencies = np.array([(arrived[k] - sent[k]) / 1e6 for k in sent if k in arrived])
     if len(latencies) < commands * 0.95:
