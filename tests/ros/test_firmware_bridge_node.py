@@ -13,6 +13,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import BatteryState
 from std_srvs.srv import Trigger
@@ -46,6 +47,17 @@ def rearm(graph: Graph) -> None:
     assert response.success, response.message
 
 
+def drive_through_node(
+    graph: Graph, make_bridge: BridgeFactory, linear: float = 0.5, seconds: float = 1.5
+) -> tuple[FirmwareBridgeNode, Publisher]:
+    """Start the node, arm the chair, and drive it through /cmd_vel for a while."""
+    node = make_bridge()
+    cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
+    rearm(graph)
+    publish_for(cmd, twist(linear), seconds)
+    return node, cmd
+
+
 def test_cmd_vel_moves_the_chair_and_odom_shows_it(
     graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
 ) -> None:
@@ -75,10 +87,7 @@ def test_cmd_vel_moves_the_chair_and_odom_shows_it(
 def test_silence_on_cmd_vel_brakes_the_chair(
     graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
 ) -> None:
-    node = make_bridge()
-    cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
-    rearm(graph)
-    publish_for(cmd, twist(0.5), 1.5)
+    node, _cmd = drive_through_node(graph, make_bridge, 0.5, 1.5)
     silent_at = time.monotonic()
     timeout_s = node.get_parameter("ros.cmd_vel_timeout_s").value
     assert wait_until(lambda: sim.snapshot().target_linear_mps == 0.0, 1.0)
@@ -91,10 +100,7 @@ def test_silence_on_cmd_vel_brakes_the_chair(
 def test_estop_stops_the_chair_and_motion_needs_clear_and_rearm(
     graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
 ) -> None:
-    make_bridge()
-    cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
-    rearm(graph)
-    publish_for(cmd, twist(0.6), 1.5)
+    _node, cmd = drive_through_node(graph, make_bridge, 0.6, 1.5)
     response = graph.call(Trigger, "estop", Trigger.Request())
     assert response.success, response.message
     publish_for(cmd, twist(0.6), 1.0)
@@ -151,10 +157,7 @@ def test_bad_parameters_are_refused_with_a_reason(
 def test_limits_do_not_change_while_the_chair_moves(
     graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
 ) -> None:
-    node = make_bridge()
-    cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
-    rearm(graph)
-    publish_for(cmd, twist(0.5), 1.5)
+    node, _cmd = drive_through_node(graph, make_bridge, 0.5, 1.5)
     result = node.set_parameters([Parameter("firmware.limits.max_linear_mps", value=0.9)])
     assert not result[0].successful
     assert "BUSY" in result[0].reason
@@ -185,10 +188,7 @@ def test_plain_twist_is_accepted_when_configured(
 def test_malformed_cmd_vel_is_refused_and_commands_zero(
     graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
 ) -> None:
-    node = make_bridge()
-    cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
-    rearm(graph)
-    publish_for(cmd, twist(0.5), 1.0)
+    node, cmd = drive_through_node(graph, make_bridge, 0.5, 1.0)
     sideways = twist(0.5)
     sideways.twist.linear.y = 0.3
     cmd.publish(twist(math.nan))
@@ -221,10 +221,7 @@ def test_paused_sim_clock_cannot_keep_the_chair_moving(
 def test_shutdown_brakes_the_chair_before_the_node_exits(
     graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
 ) -> None:
-    node = make_bridge()
-    cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
-    rearm(graph)
-    publish_for(cmd, twist(0.5), 1.5)
+    node, _cmd = drive_through_node(graph, make_bridge, 0.5, 1.5)
     graph.remove(node)
     # Well inside the MCU's 200 ms drive timeout: the node braked, not the watchdog.
     assert wait_until(lambda: sim.snapshot().target_linear_mps == 0.0, 0.1)
