@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChairlinkError", "ConfigError"]
+__all__ = ["ChairlinkError", "ConfigError", "SiteError"]
 
 
 class ChairlinkError(Exception):
@@ -11,3 +11,7 @@ class ChairlinkError(Exception):
 
 class ConfigError(ChairlinkError):
     """A configuration file is missing, unreadable or invalid; the message names file and field."""
+
+
+class SiteError(ChairlinkError):
+    """A site (map and nav graph) is missing or malformed; the message names file and problem."""
