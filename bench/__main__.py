@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import firmware, ros
+from bench import firmware, ros, sim
 from bench.figures import Figure, report
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -20,6 +20,7 @@ def main() -> int:
         firmware.decode_frames_per_s(),
         firmware.rtt_p99_ms(),
         ros.cmd_to_serial_p99_ms(),
+        sim.scans_per_s(),
     ]
     return 0 if report(figures, RESULTS) else 1
 

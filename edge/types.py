@@ -1,0 +1,65 @@
+"""The core value types every part of the chair speaks: SI units, time in integer nanoseconds.
+
+ROS conversions map each to its message; the simulator, bag replay and the nodes all produce
+and consume these.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Pose2D", "Scan"]
+
+
+@dataclass(frozen=True, slots=True)
+class Pose2D:
+    """A pose in the plane: metres and radians, counter-clockwise from +x."""
+
+    x: float = 0.0
+    y: float = 0.0
+    yaw: float = 0.0
+
+    def compose(self, other: Pose2D) -> Pose2D:
+        """This pose followed by ``other`` expressed in this pose's frame."""
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        return Pose2D(
+            self.x + c * other.x - s * other.y,
+            self.y + s * other.x + c * other.y,
+            math.atan2(math.sin(self.yaw + other.yaw), math.cos(self.yaw + other.yaw)),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Scan:
+    """A planar range scan, as sensor_msgs/LaserScan carries it (REP 117 for special values).
+
+    ``ranges[i]`` is the range along ``angle_min + i * angle_increment`` in the sensor frame:
+    +inf when nothing is within ``range_max``, NaN for a beam that returned nothing usable.
+    """
+
+    stamp_ns: int
+    angle_min: float
+    angle_increment: float
+    range_min: float
+    range_max: float
+    ranges: NDArray[np.float32]
+    frame_id: str = "laser"
+    scan_time_s: float = 0.1
+
+    @property
+    def angles(self) -> NDArray[np.float64]:
+        """The angle of each beam, radians."""
+        return np.asarray(
+            self.angle_min + self.angle_increment * np.arange(len(self.ranges)), dtype=np.float64
+        )
+
+    def points(self) -> NDArray[np.float64]:
+        """The valid returns as (N, 2) x, y in the sensor frame."""
+        ranges = self.ranges.astype(np.float64)
+        valid = np.isfinite(ranges) & (ranges >= self.range_min) & (ranges <= self.range_max)
+        angles = self.angles[valid]
+        return np.column_stack((ranges[valid] * np.cos(angles), ranges[valid] * np.sin(angles)))
