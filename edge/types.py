@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Pose2D", "Scan"]
+__all__ = ["DriveCommand", "Odometry", "Pose2D", "Scan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +63,27 @@ class Scan:
         valid = np.isfinite(ranges) & (ranges >= self.range_min) & (ranges <= self.range_max)
         angles = self.angles[valid]
         return np.column_stack((ranges[valid] * np.cos(angles), ranges[valid] * np.sin(angles)))
+
+
+@dataclass(frozen=True, slots=True)
+class Odometry:
+    """Dead-reckoned pose in the odometry frame and body velocity, as nav_msgs/Odometry."""
+
+    stamp_ns: int
+    pose: Pose2D
+    linear_mps: float
+    angular_radps: float
+
+
+@dataclass(frozen=True, slots=True)
+class DriveCommand:
+    """A body velocity to drive at, as geometry_msgs/TwistStamped on /cmd_vel."""
+
+    stamp_ns: int
+    linear_mps: float
+    angular_radps: float
+
+    @staticmethod
+    def stop(stamp_ns: int) -> DriveCommand:
+        """Zero velocity."""
+        return DriveCommand(stamp_ns, 0.0, 0.0)

@@ -18,6 +18,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "config": ("chairlink.cli.config_cmd", "check and show a chair configuration"),
     "firmware": ("chairlink.cli.firmware_cmd", "the motor MCU: simulator and link probe"),
     "ros": ("chairlink.cli.ros_cmd", "ROS 2 parameters generated from chair.yaml"),
+    "sim": ("chairlink.cli.sim_cmd", "the simulated hospital: run scenarios"),
     "site": ("chairlink.cli.site_cmd", "sites: the stock hospital floor, map and nav graph"),
 }
 

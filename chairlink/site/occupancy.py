@@ -70,8 +70,13 @@ class OccupancyMap:
 
     @property
     def occupied(self) -> NDArray[np.bool_]:
-        """Cells an obstacle fills; unknown cells count as occupied for safety."""
-        return np.asarray(self.cells != FREE)
+        """Cells an obstacle fills; unknown cells count as occupied for safety (computed once)."""
+        cached = self.__dict__.get("_occupied")
+        if cached is None:
+            cached = np.asarray(self.cells != FREE)
+            cached.setflags(write=False)
+            object.__setattr__(self, "_occupied", cached)
+        return cached
 
     def cell_of(self, x: float, y: float) -> tuple[int, int]:
         """(ix, iy) of the cell holding world point (x, y); may be outside the grid."""

@@ -23,7 +23,17 @@ def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["config"], ["firmware"], ["firmware", "sim"], ["firmware", "probe"]]
+    "args",
+    [
+        [],
+        ["config"],
+        ["firmware"],
+        ["firmware", "sim"],
+        ["firmware", "probe"],
+        ["ros"],
+        ["site"],
+        ["sim"],
+    ],
 )
 def test_every_noun_and_verb_has_help(args: list[str]) -> None:
     result = run(*args, "--help")
@@ -102,3 +112,39 @@ def test_probe_on_a_missing_port_fails_with_a_clear_message(tmp_path: Path) -> N
     )
     assert result.returncode == 1
     assert "no MCU answered" in result.stderr
+
+
+def test_sim_run_prints_the_ground_truth(tmp_path: Path) -> None:
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(
+        "name: short\nseed: 2\nduration_s: 45\nchair: {start: lobby-a, goal: a-100}\n"
+    )
+    env = {**os.environ, "CHAIRLINK_DATA": str(tmp_path / "data")}
+    result = subprocess.run(
+        [*CHAIRLINK, "sim", "run", str(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "reached goal" in result.stdout
+    assert "yes, at" in result.stdout
+    assert "collisions" in result.stdout
+
+
+def test_sim_run_names_what_is_wrong_with_a_scenario(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text("name: bad\nchair: {start: nowhere}\n")
+    env = {**os.environ, "CHAIRLINK_DATA": str(tmp_path / "data")}
+    result = subprocess.run(
+        [*CHAIRLINK, "sim", "run", str(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "unknown waypoint 'nowhere'" in result.stderr

@@ -1,0 +1,335 @@
+"""The closed loop: world, chair and sensors stepped on simulated time around any stack.
+
+Every 10 ms (the MCU's control period) the plant advances; odometry goes to the stack at 50 Hz,
+scans at the lidar's rate, and the stack is asked for a command at 20 Hz. The runner plays the
+host's part of the serial link: it configures and arms the MCU, passes each command as a DRIVE,
+and sends heartbeats while the stack sends nothing, so the MCU's own rules (drive timeout,
+limits) act on the simulated chair exactly as on a real one. Everything is seeded: the same
+scenario and seed give the same run, message for message.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from chairlink.config import FirmwareConfig
+from chairlink.site import Site, Waypoint, load_site, stock_site
+from edge.nav.route_planner import nearest_waypoint, plan_route
+from edge.sim.footprint import Footprint
+from edge.sim.lidar import BeamTruth, LidarSimulator, LidarSpec
+from edge.sim.people import Person, PersonKind, walking_speed
+from edge.sim.scenario import FaultKind, ObjectSpec, PoseSpec, Scenario, ScenarioError
+from edge.sim.scripted_driver import ScriptedDriver
+from edge.sim.shapes import Box, Circle, ObjectClass, Shape
+from edge.stack import CONTROL_PERIOD_NS, Stack
+from edge.types import DriveCommand, Odometry, Pose2D, Scan
+from firmware_bridge.driver import configure_message
+from firmware_bridge.messages import Drive, ErrorCode, Fault, Heartbeat, HostMessage, Rearm
+from firmware_bridge.plant import CONTROL_PERIOD_NS as PHYSICS_PERIOD_NS
+from firmware_bridge.plant import Plant
+
+__all__ = ["Collision", "RunResult", "SimRunner", "resolve_site"]
+
+ODOMETRY_PERIOD_NS = 20_000_000
+HEARTBEAT_PERIOD_NS = 200_000_000
+GOAL_TOLERANCE_M = 0.3
+MOVING_MPS = 0.05
+STOPPED_MPS = 0.01
+PERSON_ID_BASE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Collision:
+    """The footprint started to overlap something (id 0: a wall), when and where the chair was."""
+
+    t_s: float
+    with_id: int
+    cls: ObjectClass
+    x: float
+    y: float
+
+
+@dataclass
+class RunResult:
+    """Ground truth of one run."""
+
+    scenario: str
+    seed: int
+    sim_time_s: float
+    wall_time_s: float
+    reached_goal: bool
+    time_to_goal_s: float | None
+    collisions: list[Collision] = field(default_factory=list)
+    min_clearance_m: float = math.inf
+    stops: int = 0
+    distance_m: float = 0.0
+    watchdog_trips: int = 0
+    final_pose: Pose2D = field(default_factory=Pose2D)
+
+    @property
+    def realtime_factor(self) -> float:
+        """Simulated seconds per wall-clock second."""
+        return self.sim_time_s / self.wall_time_s if self.wall_time_s > 0 else math.inf
+
+
+def resolve_site(scenario: Scenario) -> Site:
+    """The scenario's site: ``stock``, or a folder relative to the scenario file."""
+    if scenario.site == "stock":
+        return stock_site()
+    return load_site(scenario.base_dir / scenario.site)
+
+
+def _place(site: Site, place: str | PoseSpec, what: str) -> tuple[Pose2D, Waypoint]:
+    if isinstance(place, PoseSpec):
+        pose = Pose2D(place.x, place.y, place.yaw)
+        if not site.map.is_free(pose.x, pose.y):
+            raise ScenarioError(f"{what} ({pose.x}, {pose.y}) is not in free space")
+        return pose, nearest_waypoint(site.graph, pose.x, pose.y)
+    waypoint = site.graph.waypoints.get(place)
+    if waypoint is None:
+        raise ScenarioError(f"{what}: unknown waypoint {place!r} in site {site.name}")
+    return Pose2D(waypoint.x, waypoint.y, waypoint.yaw), waypoint
+
+
+def _object(index: int, spec: ObjectSpec) -> Shape:
+    try:
+        cls = ObjectClass[spec.cls.upper()]
+    except KeyError as err:
+        names = ", ".join(c.name.lower() for c in ObjectClass if c.value > 0)
+        raise ScenarioError(
+            f"objects[{index}]: unknown class {spec.cls!r} (one of {names})"
+        ) from err
+    if spec.radius is not None:
+        return Circle(index + 1, cls, spec.x, spec.y, spec.radius, spec.z_min, spec.z_max)
+    assert spec.length is not None
+    assert spec.width is not None
+    return Box(
+        index + 1, cls, spec.x, spec.y, spec.yaw, spec.length, spec.width, spec.z_min, spec.z_max
+    )
+
+
+class SimRunner:
+    """Runs one scenario around a stack (the scripted driver when none is given)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        stack_factory: Callable[[Site, Pose2D, Waypoint | None], Stack] | None = None,
+        firmware: FirmwareConfig | None = None,
+        lidar: LidarSpec | None = None,
+        footprint: Footprint | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.site = resolve_site(scenario)
+        self._rng = np.random.default_rng(scenario.seed)
+        self._firmware = firmware or FirmwareConfig()
+        self._footprint = footprint or Footprint()
+        self.start, start_waypoint = _place(self.site, scenario.chair.start, "chair.start")
+        self.goal: Waypoint | None = None
+        goal_pose: Pose2D | None = None
+        if scenario.chair.goal is not None:
+            goal_pose, self.goal = _place(self.site, scenario.chair.goal, "chair.goal")
+        self._goal_xy = (goal_pose.x, goal_pose.y) if goal_pose is not None else None
+        self.objects = [_object(i, spec) for i, spec in enumerate(scenario.objects)]
+        self.people = self._people(start_waypoint)
+        self.lidar = LidarSimulator(lidar or LidarSpec(), self.site.map, self._rng)
+        if stack_factory is None:
+            self.stack: Stack = self._scripted(start_waypoint)
+        else:
+            self.stack = stack_factory(self.site, self.start, self.goal)
+        self.scans: list[tuple[Scan, BeamTruth]] = []
+        self.commands: list[DriveCommand] = []
+        self._touching: set[int] = set()
+
+    def _scripted(self, start_waypoint: Waypoint) -> Stack:
+        goal = self.goal or start_waypoint
+        route = plan_route(self.site.graph, start_waypoint.name, goal.name)
+        return ScriptedDriver(route, self.start)
+
+    def _people(self, chair_waypoint: Waypoint) -> list[Person]:
+        people: list[Person] = []
+        graph = self.site.graph
+        for i, spec in enumerate(self.scenario.people):
+            try:
+                kind = PersonKind(spec.kind)
+            except ValueError as err:
+                kinds = ", ".join(k.value for k in PersonKind)
+                raise ScenarioError(
+                    f"people[{i}]: unknown kind {spec.kind!r} (one of {kinds})"
+                ) from err
+            try:
+                route = plan_route(graph, spec.start, spec.goal)
+            except Exception as err:
+                raise ScenarioError(f"people[{i}]: {err}") from err
+            speed = spec.speed_mps if spec.speed_mps is not None else walking_speed(kind, self._rng)
+            people.append(
+                self._walker(PERSON_ID_BASE + i, kind, route.waypoints, speed, spec.start_s)
+            )
+        names = [w.name for w in graph.spec.waypoints if w.name != chair_waypoint.name]
+        for j in range(self.scenario.random_people):
+            start, goal = self._rng.choice(names, size=2, replace=False)
+            kind = PersonKind(self._rng.choice([k.value for k in PersonKind]))
+            route = plan_route(graph, str(start), str(goal))
+            speed = walking_speed(kind, self._rng)
+            start_s = float(self._rng.uniform(0.0, 10.0))
+            person_id = PERSON_ID_BASE + len(self.scenario.people) + j
+            people.append(self._walker(person_id, kind, route.waypoints, speed, start_s))
+        return people
+
+    def _walker(
+        self,
+        person_id: int,
+        kind: PersonKind,
+        waypoints: tuple[Waypoint, ...],
+        speed: float,
+        start_s: float,
+    ) -> Person:
+        offset = float(self._rng.uniform(-0.5, 0.5))
+        path = []
+        for k, w in enumerate(waypoints):
+            ahead = waypoints[min(k + 1, len(waypoints) - 1)]
+            behind = waypoints[max(k - 1, 0)]
+            heading = math.atan2(ahead.y - behind.y, ahead.x - behind.x)
+            shifted = (w.x - math.sin(heading) * offset, w.y + math.cos(heading) * offset)
+            path.append(shifted if self.site.map.is_free(*shifted) else (w.x, w.y))
+        return Person(person_id, kind, path, speed, start_s)
+
+    def shapes(self) -> list[Shape]:
+        """Everything but the walls, as it stands now."""
+        return [*self.objects, *(p.shape() for p in self.people)]
+
+    def run(self, *, on_progress: Callable[[float], None] | None = None) -> RunResult:
+        """Run to the scenario's end, or until the goal is reached and the chair stands."""
+        scenario = self.scenario
+        plant = Plant(configure_message(self._firmware), start_ns=0, initial_soc=scenario.chair.soc)
+        plant.set_seat(scenario.chair.seat_kg, scenario.chair.belt_closed)
+        if plant.step(0, configure_message(self._firmware)).reply != ErrorCode.OK:
+            raise ScenarioError("the simulated MCU refused the firmware configuration")
+        plant.step(0, Rearm())
+        sep = self._firmware.wheels.separation_m
+        pose = self.start
+        odom = Pose2D()
+        left, right = 0.0, 0.0
+        result = RunResult(scenario.name, scenario.seed, 0.0, 0.0, False, None)
+        scan_period = round(1e9 / self.lidar.spec.rate_hz)
+        end_ns = round(scenario.duration_s * 1e9)
+        moving = False
+        last_heartbeat = 0
+        previous_faults = Fault.NONE
+        shapes = self.shapes()
+        clearance = self.site.clearance()
+        wall_start = time.perf_counter()
+        t = 0
+        while t <= end_ns:
+            t_s = t / 1e9
+            state = plant.state()
+            if t % ODOMETRY_PERIOD_NS == 0:
+                self.stack.on_sensor(t, Odometry(t, odom, state.linear_mps, state.angular_radps))
+            if t % scan_period == 0:
+                self._scan(t, pose, shapes)
+            message: HostMessage | None = None
+            if t % CONTROL_PERIOD_NS == 0:
+                command = self.stack.step(t)
+                if command is not None and not scenario.fault_active(FaultKind.STACK_SILENT, t_s):
+                    self.commands.append(command)
+                    message = Drive(command.linear_mps, command.angular_radps)
+            if message is None and t - last_heartbeat >= HEARTBEAT_PERIOD_NS:
+                message = Heartbeat(t // 1_000_000 & 0xFFFFFFFF)
+            if message is not None:
+                last_heartbeat = t
+                if scenario.fault_active(FaultKind.LINK_LOSS, t_s):
+                    message = None
+            t += PHYSICS_PERIOD_NS
+            state = plant.step(t, message)
+            if state.faults & Fault.DRIVE_TIMEOUT and not previous_faults & Fault.DRIVE_TIMEOUT:
+                result.watchdog_trips += 1
+            previous_faults = state.faults
+            dl, dr = state.left_m - left, state.right_m - right
+            left, right = state.left_m, state.right_m
+            ds, dtheta = (dl + dr) / 2.0, (dr - dl) / sep
+            pose = _advance(pose, ds, dtheta)
+            odom = _advance(odom, ds, dtheta)
+            result.distance_m += abs(ds)
+            for person in self.people:
+                person.step(t / 1e9, PHYSICS_PERIOD_NS / 1e9)
+            shapes = self.shapes()
+            self._judge(result, t / 1e9, pose, shapes, clearance)
+            speed = abs(state.linear_mps)
+            if speed > MOVING_MPS:
+                moving = True
+            elif moving and speed < STOPPED_MPS and not result.reached_goal:
+                moving = False
+                result.stops += 1
+            near_goal = self._goal_xy is not None and (
+                math.dist((pose.x, pose.y), self._goal_xy) < GOAL_TOLERANCE_M
+            )
+            if near_goal and not result.reached_goal:
+                result.reached_goal = True
+                result.time_to_goal_s = t / 1e9
+            if result.reached_goal and not state.moving:
+                break
+            if on_progress is not None and t % 1_000_000_000 == 0:
+                on_progress(t / 1e9)
+        result.sim_time_s = min(t, end_ns) / 1e9
+        result.wall_time_s = time.perf_counter() - wall_start
+        result.final_pose = pose
+        return result
+
+    def _scan(self, t: int, pose: Pose2D, shapes: list[Shape]) -> None:
+        scan, truth = self.lidar.scan(t, pose, shapes)
+        t_s = t / 1e9
+        if self.scenario.fault_active(FaultKind.LIDAR_BLINDED, t_s):
+            scan = _replace_ranges(scan, np.full_like(scan.ranges, np.nan))
+        dropout = self.scenario.fault_active(FaultKind.LIDAR_DROPOUT, t_s)
+        if dropout is not None:
+            ranges = scan.ranges.copy()
+            ranges[self._rng.random(len(ranges)) < dropout.rate] = np.nan
+            scan = _replace_ranges(scan, ranges)
+        self.scans.append((scan, truth))
+        self.stack.on_sensor(t, scan)
+
+    def _judge(
+        self,
+        result: RunResult,
+        t_s: float,
+        pose: Pose2D,
+        shapes: list[Shape],
+        clearance: np.ndarray,
+    ) -> None:
+        contact = self._footprint.contact(pose, self.site.map, clearance, shapes)
+        result.min_clearance_m = min(result.min_clearance_m, contact.clearance_m)
+        classes = {s.id: s.cls for s in shapes}
+        # One collision per contact: it counts when the footprint starts touching something.
+        for touched in set(contact.touching) - self._touching:
+            cls = ObjectClass.WALL if touched == 0 else classes[touched]
+            result.collisions.append(Collision(t_s, touched, cls, pose.x, pose.y))
+        self._touching = set(contact.touching)
+
+
+def _advance(pose: Pose2D, ds: float, dtheta: float) -> Pose2D:
+    heading = pose.yaw + dtheta / 2.0
+    yaw = pose.yaw + dtheta
+    return Pose2D(
+        pose.x + ds * math.cos(heading),
+        pose.y + ds * math.sin(heading),
+        math.atan2(math.sin(yaw), math.cos(yaw)),
+    )
+
+
+def _replace_ranges(scan: Scan, ranges: np.ndarray) -> Scan:
+    return Scan(
+        scan.stamp_ns,
+        scan.angle_min,
+        scan.angle_increment,
+        scan.range_min,
+        scan.range_max,
+        ranges.astype(np.float32),
+        scan.frame_id,
+        scan.scan_time_s,
+    )
