@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from edge.rosbag import BagWriter
 from edge.sim.runner import RunResult, SimRunner
-from edge.sim.scenario import load_scenario
+from edge.sim.scenario import Scenario, load_scenario
+from edge.types import DriveCommand, Odometry, Scan
 
 __all__ = ["register"]
 
@@ -29,16 +32,34 @@ def register(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--duration", type=float, help="override the scenario's duration (s)")
     run.set_defaults(handler=_run)
+    record = verbs.add_parser(
+        "record",
+        help="run a scenario and record what the chair saw and did as a rosbag2",
+        description="Run a scenario and record /scan, /odom and /cmd_vel to a rosbag2.",
+    )
+    record.add_argument("scenario", help="scenario YAML")
+    record.add_argument("-o", "--output", required=True, help="bag folder to create")
+    record.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
+    record.add_argument("--seed", type=int, help="override the scenario's seed")
+    record.add_argument("--duration", type=float, help="override the scenario's duration (s)")
+    record.set_defaults(handler=_record)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _scenario(args: argparse.Namespace) -> Scenario:
     scenario = load_scenario(args.scenario)
     if args.seed is not None:
         scenario = scenario.with_seed(args.seed)
     if args.duration is not None:
         scenario = scenario.model_copy(update={"duration_s": args.duration})
-    runner = SimRunner(scenario)
-    console = Console()
+    return scenario
+
+
+def _run_with_progress(
+    runner: SimRunner,
+    console: Console,
+    on_message: Callable[[str, Scan | Odometry | DriveCommand], None] | None = None,
+) -> RunResult:
+    scenario = runner.scenario
     with Progress(
         TextColumn(f"[bold]{scenario.name}[/bold] seed {scenario.seed}"),
         BarColumn(),
@@ -48,8 +69,25 @@ def _run(args: argparse.Namespace) -> int:
         transient=True,
     ) as progress:
         task = progress.add_task("run", total=scenario.duration_s)
-        result = runner.run(on_progress=lambda t: progress.update(task, completed=t))
+        return runner.run(
+            on_progress=lambda t: progress.update(task, completed=t), on_message=on_message
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
+    console = Console()
+    result = _run_with_progress(SimRunner(_scenario(args)), console)
     console.print(_table(result))
+    return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    console = Console()
+    runner = SimRunner(_scenario(args))
+    with BagWriter(args.output, storage=args.storage) as bag:
+        result = _run_with_progress(runner, console, bag.write_value)
+    console.print(_table(result))
+    console.print(f"recorded {bag.count} messages to {args.output} ({args.storage})")
     return 0
 
 

@@ -146,6 +146,7 @@ class SimRunner:
         self.scans: list[tuple[Scan, BeamTruth]] = []
         self.commands: list[DriveCommand] = []
         self._touching: set[int] = set()
+        self._on_message: Callable[[str, Scan | Odometry | DriveCommand], None] | None = None
 
     def _scripted(self, start_waypoint: Waypoint) -> Stack:
         goal = self.goal or start_waypoint
@@ -204,8 +205,18 @@ class SimRunner:
         """Everything but the walls, as it stands now."""
         return [*self.objects, *(p.shape() for p in self.people)]
 
-    def run(self, *, on_progress: Callable[[float], None] | None = None) -> RunResult:
-        """Run to the scenario's end, or until the goal is reached and the chair stands."""
+    def run(
+        self,
+        *,
+        on_progress: Callable[[float], None] | None = None,
+        on_message: Callable[[str, Scan | Odometry | DriveCommand], None] | None = None,
+    ) -> RunResult:
+        """Run to the scenario's end, or until the goal is reached and the chair stands.
+
+        ``on_message`` gets every message the stack sees or sends, with its ROS topic
+        (/scan, /odom, /cmd_vel), in time order: what a chair would record.
+        """
+        self._on_message = on_message
         scenario = self.scenario
         plant = Plant(configure_message(self._firmware), start_ns=0, initial_soc=scenario.chair.soc)
         plant.set_seat(scenario.chair.seat_kg, scenario.chair.belt_closed)
@@ -230,7 +241,9 @@ class SimRunner:
             t_s = t / 1e9
             state = plant.state()
             if t % ODOMETRY_PERIOD_NS == 0:
-                self.stack.on_sensor(t, Odometry(t, odom, state.linear_mps, state.angular_radps))
+                odometry = Odometry(t, odom, state.linear_mps, state.angular_radps)
+                self.stack.on_sensor(t, odometry)
+                self._emit("/odom", odometry)
             if t % scan_period == 0:
                 self._scan(t, pose, shapes)
             message: HostMessage | None = None
@@ -238,6 +251,7 @@ class SimRunner:
                 command = self.stack.step(t)
                 if command is not None and not scenario.fault_active(FaultKind.STACK_SILENT, t_s):
                     self.commands.append(command)
+                    self._emit("/cmd_vel", command)
                     message = Drive(command.linear_mps, command.angular_radps)
             if message is None and t - last_heartbeat >= HEARTBEAT_PERIOD_NS:
                 message = Heartbeat(t // 1_000_000 & 0xFFFFFFFF)
@@ -293,6 +307,11 @@ class SimRunner:
             scan = _replace_ranges(scan, ranges)
         self.scans.append((scan, truth))
         self.stack.on_sensor(t, scan)
+        self._emit("/scan", scan)
+
+    def _emit(self, topic: str, value: Scan | Odometry | DriveCommand) -> None:
+        if self._on_message is not None:
+            self._on_message(topic, value)
 
     def _judge(
         self,

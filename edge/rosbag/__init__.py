@@ -1,0 +1,16 @@
+"""rosbag2 in and out, with the rosbags library: what the simulator records and replay reads."""
+
+from edge.rosbag.errors import BagError
+from edge.rosbag.reader import BagInfo, BagMessage, BagReader, ReadIssue, TopicInfo
+from edge.rosbag.writer import BagWriter, Storage
+
+__all__ = [
+    "BagError",
+    "BagInfo",
+    "BagMessage",
+    "BagReader",
+    "BagWriter",
+    "ReadIssue",
+    "Storage",
+    "TopicInfo",
+]

@@ -1,0 +1,164 @@
+"""Reading any rosbag2 into edge/ values: MCAP or sqlite3, Jazzy or Humble, with or without
+message definitions (old sqlite3 bags carry none; Jazzy's types and ours fill in).
+
+Topics whose type has no edge/ counterpart are skipped and counted; a message that does not
+deserialise is reported with its topic and time, and reading goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rosbags.highlevel import AnyReader, AnyReaderError
+from rosbags.rosbag2 import ReaderError
+
+from chairlink.interfaces import typestore as chairlink_typestore
+from edge.rosbag.conversions import (
+    LASER_SCAN,
+    ODOMETRY,
+    TWIST,
+    TWIST_STAMPED,
+    from_laser_scan,
+    from_odometry,
+    from_twist,
+)
+from edge.rosbag.errors import BagError
+from edge.types import DriveCommand, Odometry, Scan
+
+__all__ = ["BagInfo", "BagMessage", "BagReader", "ReadIssue", "TopicInfo"]
+
+Value = Scan | Odometry | DriveCommand
+
+_CONVERTERS: dict[str, Callable[[Any, int], Value]] = {
+    LASER_SCAN: lambda message, _t: from_laser_scan(message),
+    ODOMETRY: lambda message, _t: from_odometry(message),
+    TWIST_STAMPED: from_twist,
+    TWIST: from_twist,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BagMessage:
+    """One message as an edge/ value, with its topic and the bag's time (ns)."""
+
+    topic: str
+    stamp_ns: int
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class ReadIssue:
+    """A message that could not be read."""
+
+    topic: str
+    stamp_ns: int
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInfo:
+    """A topic of a bag: its type, message count, and whether edge/ reads it."""
+
+    name: str
+    msgtype: str
+    count: int
+    supported: bool
+
+
+@dataclass(frozen=True)
+class BagInfo:
+    """What a bag holds."""
+
+    path: Path
+    storage: str
+    start_ns: int
+    end_ns: int
+    message_count: int
+    topics: list[TopicInfo] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        """From the first message to the last, seconds."""
+        return max(0, self.end_ns - self.start_ns) / 1e9
+
+
+class BagReader:
+    """An open rosbag2; use as a context manager."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._reader: AnyReader | None = None
+        self.issues: list[ReadIssue] = []
+        self.skipped: Counter[str] = Counter()
+
+    def __enter__(self) -> BagReader:
+        if not self.path.exists():
+            raise BagError(f"{self.path}: no such bag")
+        try:
+            reader = AnyReader([self.path], default_typestore=chairlink_typestore())
+            reader.open()
+        except (AnyReaderError, ReaderError, OSError, ValueError, KeyError) as err:
+            raise BagError(f"{self.path}: cannot open bag: {err}") from err
+        self._reader = reader
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    def _open_reader(self) -> AnyReader:
+        if self._reader is None:
+            raise BagError(f"{self.path}: bag is not open")
+        return self._reader
+
+    def info(self) -> BagInfo:
+        """Storage, time span, and per topic its type and count."""
+        reader = self._open_reader()
+        counts: Counter[tuple[str, str]] = Counter()
+        for connection in reader.connections:
+            counts[(connection.topic, connection.msgtype)] += connection.msgcount
+        topics = [
+            TopicInfo(name, msgtype, count, msgtype in _CONVERTERS)
+            for (name, msgtype), count in sorted(counts.items())
+        ]
+        storage = "mcap" if any(self.path.glob("*.mcap")) else "sqlite3"
+        return BagInfo(
+            self.path,
+            storage,
+            reader.start_time,
+            reader.end_time,
+            reader.message_count,
+            topics,
+        )
+
+    def messages(self, topics: set[str] | None = None) -> Iterator[BagMessage]:
+        """Every readable message in time order, as edge/ values."""
+        reader = self._open_reader()
+        connections = [c for c in reader.connections if topics is None or c.topic in topics]
+        wanted = [c for c in connections if c.msgtype in _CONVERTERS]
+        for connection in connections:
+            if connection.msgtype not in _CONVERTERS:
+                self.skipped[connection.topic] += connection.msgcount
+        if not wanted:
+            return
+        for connection, stamp_ns, raw in reader.messages(connections=wanted):
+            try:
+                message = reader.deserialize(raw, connection.msgtype)
+                value = _CONVERTERS[connection.msgtype](message, stamp_ns)
+            except Exception as err:
+                self.issues.append(
+                    ReadIssue(connection.topic, stamp_ns, f"{type(err).__name__}: {err}")
+                )
+                continue
+            yield BagMessage(connection.topic, stamp_ns, value)

@@ -1,0 +1,99 @@
+"""Writing edge/ values into a rosbag2, MCAP (the Jazzy default) or sqlite3, with rosbags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from rosbags.interfaces import Connection
+from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
+from rosbags.typesys.store import Typestore
+
+from chairlink.interfaces import typestore as chairlink_typestore
+from edge.rosbag.conversions import (
+    LASER_SCAN,
+    ODOMETRY,
+    TWIST_STAMPED,
+    to_laser_scan,
+    to_odometry,
+    to_twist_stamped,
+)
+from edge.rosbag.errors import BagError
+from edge.types import DriveCommand, Odometry, Scan
+
+__all__ = ["BagWriter", "Storage"]
+
+Storage = Literal["mcap", "sqlite3"]
+_PLUGINS = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+
+
+class BagWriter:
+    """A rosbag2 being written; use as a context manager. Each value is stamped with its time."""
+
+    def __init__(self, path: str | Path, *, storage: Storage = "mcap") -> None:
+        self.path = Path(path)
+        if storage not in _PLUGINS:
+            raise BagError(f"{self.path}: unknown storage {storage!r} (mcap or sqlite3)")
+        self.storage = storage
+        self.store: Typestore = chairlink_typestore()
+        self._writer: Writer | None = None
+        self._connections: dict[str, Connection] = {}
+        self.count = 0
+
+    def __enter__(self) -> BagWriter:
+        if self.path.exists():
+            raise BagError(f"{self.path}: already exists; rosbag2 writes a new folder")
+        try:
+            self._writer = Writer(self.path, version=9, storage_plugin=_PLUGINS[self.storage])
+            self._writer.open()
+        except WriterError as err:
+            raise BagError(f"{self.path}: cannot write bag: {err}") from err
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def write(self, topic: str, msgtype: str, message: Any, stamp_ns: int) -> None:
+        """Write one message object of the typestore on a topic at a time (ns)."""
+        if self._writer is None:
+            raise BagError(f"{self.path}: not open for writing")
+        connection = self._connections.get(topic)
+        if connection is None:
+            connection = self._writer.add_connection(topic, msgtype, typestore=self.store)
+            self._connections[topic] = connection
+        elif connection.msgtype != msgtype:
+            raise BagError(
+                f"{self.path}: topic {topic} carries {connection.msgtype}, not {msgtype}"
+            )
+        self._writer.write(connection, stamp_ns, self.store.serialize_cdr(message, msgtype))
+        self.count += 1
+
+    def write_scan(self, topic: str, scan: Scan) -> None:
+        """A Scan as sensor_msgs/LaserScan."""
+        self.write(topic, LASER_SCAN, to_laser_scan(self.store, scan), scan.stamp_ns)
+
+    def write_odometry(self, topic: str, odometry: Odometry) -> None:
+        """An Odometry as nav_msgs/Odometry."""
+        self.write(topic, ODOMETRY, to_odometry(self.store, odometry), odometry.stamp_ns)
+
+    def write_command(self, topic: str, command: DriveCommand) -> None:
+        """A DriveCommand as geometry_msgs/TwistStamped."""
+        self.write(topic, TWIST_STAMPED, to_twist_stamped(self.store, command), command.stamp_ns)
+
+    def write_value(self, topic: str, value: Scan | Odometry | DriveCommand) -> None:
+        """Any supported edge value, by its type."""
+        match value:
+            case Scan():
+                self.write_scan(topic, value)
+            case Odometry():
+                self.write_odometry(topic, value)
+            case DriveCommand():
+                self.write_command(topic, value)
