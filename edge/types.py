@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DriveCommand", "Odometry", "Pose2D", "Scan"]
+__all__ = ["CameraFrame", "CameraIntrinsics", "DriveCommand", "Odometry", "Pose2D", "Scan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +87,37 @@ class DriveCommand:
     def stop(stamp_ns: int) -> DriveCommand:
         """Zero velocity."""
         return DriveCommand(stamp_ns, 0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraIntrinsics:
+    """A pinhole camera without distortion, as sensor_msgs/CameraInfo's K (pixels)."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    @staticmethod
+    def from_fov(width: int, height: int, horizontal_fov_rad: float) -> CameraIntrinsics:
+        """Square pixels, principal point at the centre, the given horizontal field of view."""
+        f = (width / 2.0) / math.tan(horizontal_fov_rad / 2.0)
+        return CameraIntrinsics(width, height, f, f, (width - 1) / 2.0, (height - 1) / 2.0)
+
+
+@dataclass(frozen=True, eq=False)
+class CameraFrame:
+    """An RGB image (H x W x 3, uint8) with its intrinsics and where the camera sits on the chair.
+
+    ``mount`` is the camera's pose on the chair's base_link (x forward, y left, yaw), at
+    ``height_m`` above the floor, looking level along its yaw.
+    """
+
+    stamp_ns: int
+    image: NDArray[np.uint8]
+    intrinsics: CameraIntrinsics
+    mount: Pose2D
+    height_m: float
+    frame_id: str = "camera"

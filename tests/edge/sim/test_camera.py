@@ -1,0 +1,115 @@
+"""The simulated camera: pinhole geometry, occlusion, what only the camera sees, ground truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from chairlink.site import FREE, OCCUPIED, OccupancyMap
+from edge.sim.camera import WALL_HEIGHT_M, CameraSimulator, CameraSpec
+from edge.sim.lidar import LidarSimulator, LidarSpec
+from edge.sim.shapes import Box, Circle, ObjectClass
+from edge.types import Pose2D
+
+RES = 0.05
+
+
+@pytest.fixture(scope="module")
+def hall() -> OccupancyMap:
+    """A 20 m x 10 m hall, walls on its outer ring of cells."""
+    cells = np.full((round(10 / RES), round(20 / RES)), FREE, dtype=np.int8)
+    cells[0, :] = cells[-1, :] = OCCUPIED
+    cells[:, 0] = cells[:, -1] = OCCUPIED
+    return OccupancyMap(cells, RES)
+
+
+def camera(hall: OccupancyMap, seed: int = 0) -> CameraSimulator:
+    spec = CameraSpec(mount=Pose2D(), noise_sigma=0.0, gain_sigma=0.0)
+    return CameraSimulator(spec, hall, np.random.default_rng(seed))
+
+
+def test_a_person_ahead_projects_where_the_pinhole_model_says(hall: OccupancyMap) -> None:
+    cam = camera(hall)
+    k = cam.spec.intrinsics
+    person = Circle(1, ObjectClass.PERSON, 9.0, 5.0, 0.25, 0.0, 1.7)
+    frame, truth = cam.render(0, Pose2D(4.0, 5.0, 0.0), [person])
+    assert frame.image.shape == (240, 320, 3)
+    assert frame.image.dtype == np.uint8
+    (t,) = truth
+    assert (t.id, t.cls, t.visible_fraction) == (1, ObjectClass.PERSON, 1.0)
+    assert t.range_m == pytest.approx(5.0)
+    near = 5.0 - 0.25
+    half_width = k.fx * math.tan(math.asin(0.25 / 5.0))
+    u0, v0, u1, v1 = t.box
+    assert (u0 + u1) / 2 == pytest.approx(k.cx, abs=1.0)
+    assert u1 - u0 == pytest.approx(2 * half_width, abs=2.0)
+    assert v0 == pytest.approx(k.cy - k.fy * (1.7 - 1.0) / near, abs=1.5)
+    assert v1 == pytest.approx(k.cy + k.fy * 1.0 / near, abs=1.5)
+
+
+def test_the_far_wall_spans_floor_to_wall_top(hall: OccupancyMap) -> None:
+    cam = camera(hall)
+    k = cam.spec.intrinsics
+    frame, _ = cam.render(0, Pose2D(12.0, 5.0, 0.0), [])
+    column = frame.image[:, round(k.cx)].astype(int)
+    distance = 20.0 - RES - 12.0
+    top = k.cy - k.fy * (WALL_HEIGHT_M - 1.0) / distance
+    bottom = k.cy + k.fy * 1.0 / distance
+    wall_rows = np.flatnonzero(np.abs(column - column[round(k.cy)]).sum(axis=1) < 6)
+    assert wall_rows.min() == pytest.approx(top, abs=1.5)
+    assert wall_rows.max() == pytest.approx(bottom, abs=1.5)
+
+
+def test_a_person_behind_another_is_partly_hidden(hall: OccupancyMap) -> None:
+    cam = camera(hall)
+    near = Circle(1, ObjectClass.PERSON, 7.0, 5.0, 0.25, 0.0, 1.7)
+    far = Circle(2, ObjectClass.PERSON, 10.0, 5.45, 0.25, 0.0, 1.7)
+    _, truth = cam.render(0, Pose2D(4.0, 5.0, 0.0), [near, far])
+    by_id = {t.id: t for t in truth}
+    assert by_id[1].visible_fraction == 1.0
+    assert 0.0 < by_id[2].visible_fraction < 0.6
+    alone = {t.id: t for t in cam.render(0, Pose2D(4.0, 5.0, 0.0), [near])[1]}
+    assert alone[1].box == by_id[1].box
+
+
+def test_the_camera_sees_what_the_lidar_plane_misses(hall: OccupancyMap) -> None:
+    shelf = Box(3, ObjectClass.OTHER, 7.0, 5.0, 0.0, 0.6, 1.2, 0.9, 1.3)
+    cart_base = Box(4, ObjectClass.CART, 6.0, 4.0, 0.0, 0.5, 0.5, 0.0, 0.15)
+    _, truth = camera(hall).render(0, Pose2D(4.0, 5.0, 0.0), [shelf, cart_base])
+    assert {t.id for t in truth} == {3, 4}
+    lidar = LidarSimulator(LidarSpec(mount=Pose2D()), hall, np.random.default_rng(0))
+    _, beams = lidar.scan(0, Pose2D(4.0, 5.0, 0.0), [shelf, cart_base])
+    assert not np.isin(beams.ids, [3, 4]).any()
+
+
+def test_objects_out_of_view_have_no_truth(hall: OccupancyMap) -> None:
+    behind = Circle(5, ObjectClass.PERSON, 2.0, 5.0, 0.25)
+    beside = Circle(6, ObjectClass.PERSON, 4.0, 8.0, 0.25)
+    _, truth = camera(hall).render(0, Pose2D(4.0, 5.0, 0.0), [behind, beside])
+    assert truth == []
+
+
+def test_frames_are_seeded(hall: OccupancyMap) -> None:
+    spec = CameraSpec(mount=Pose2D())
+    people = [Circle(1, ObjectClass.PERSON, 8.0, 5.5, 0.25)]
+    a = CameraSimulator(spec, hall, np.random.default_rng(9)).render(
+        0, Pose2D(4.0, 5.0, 0.2), people
+    )
+    b = CameraSimulator(spec, hall, np.random.default_rng(9)).render(
+        0, Pose2D(4.0, 5.0, 0.2), people
+    )
+    c = CameraSimulator(spec, hall, np.random.default_rng(8)).render(
+        0, Pose2D(4.0, 5.0, 0.2), people
+    )
+    np.testing.assert_array_equal(a[0].image, b[0].image)
+    assert not np.array_equal(a[0].image, c[0].image)
+    assert a[1] == b[1]
+
+
+def test_intrinsics_follow_the_field_of_view() -> None:
+    k = CameraSpec().intrinsics
+    assert (k.width, k.height) == (320, 240)
+    assert k.fx == pytest.approx(160.0)  # 90 degrees across 320 pixels
+    assert (k.cx, k.cy) == (159.5, 119.5)
