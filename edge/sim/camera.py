@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -103,7 +104,7 @@ class CameraSimulator:
         self._noise = np.clip(np.round(pool), -127, 127).astype(np.int8)
 
     def render(
-        self, stamp_ns: int, chair: Pose2D, shapes: list[Shape] | tuple[Shape, ...] = ()
+        self, stamp_ns: int, chair: Pose2D, shapes: Sequence[Shape] = ()
     ) -> tuple[CameraFrame, list[ObjectTruth]]:
         """One frame from the chair's pose, and the ground truth of the objects in it."""
         spec, k = self.spec, self._k

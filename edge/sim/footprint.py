@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,7 +52,7 @@ class Footprint:
         pose: Pose2D,
         grid: OccupancyMap,
         clearance: NDArray[np.float32],
-        shapes: list[Shape] | tuple[Shape, ...],
+        shapes: Sequence[Shape],
     ) -> Contact:
         """What the footprint at ``pose`` overlaps, and its clearance to walls and shapes."""
         outline = self.outline(pose)

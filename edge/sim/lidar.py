@@ -9,6 +9,7 @@ ground truth: per beam, the id and class of what it hit.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,7 +67,7 @@ class LidarSimulator:
         self._beam_angles = spec.angle_min + spec.angle_increment * np.arange(spec.beams)
 
     def scan(
-        self, stamp_ns: int, chair: Pose2D, shapes: list[Shape] | tuple[Shape, ...] = ()
+        self, stamp_ns: int, chair: Pose2D, shapes: Sequence[Shape] = ()
     ) -> tuple[Scan, BeamTruth]:
         """One scan from the chair's pose, and its per-beam ground truth."""
         spec = self.spec

@@ -7,6 +7,7 @@ camera still sees.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -98,7 +99,7 @@ def _box_hits(
 def hits(
     origin: tuple[float, float],
     angles: NDArray[np.float64],
-    shapes: list[Shape] | tuple[Shape, ...],
+    shapes: Sequence[Shape],
     height: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.int32]]:
     """Per ray, the distance to the nearest shape crossing ``height`` and that shape's id.
