@@ -21,6 +21,7 @@ def main() -> int:
         firmware.rtt_p99_ms(),
         ros.cmd_to_serial_p99_ms(),
         sim.scans_per_s(),
+        sim.realtime_factor(),
     ]
     return 0 if report(figures, RESULTS) else 1
 

@@ -10,9 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from edge.rosbag import BagWriter
-from edge.sim.runner import RunResult, SimRunner
+from edge.sim.runner import Message, RunResult, SimRunner
 from edge.sim.scenario import Scenario, load_scenario
-from edge.types import DriveCommand, Odometry, Scan
 
 __all__ = ["register"]
 
@@ -35,11 +34,17 @@ def register(parser: argparse.ArgumentParser) -> None:
     record = verbs.add_parser(
         "record",
         help="run a scenario and record what the chair saw and did as a rosbag2",
-        description="Run a scenario and record /scan, /odom and /cmd_vel to a rosbag2.",
+        description=(
+            "Run a scenario and record /scan, /camera/image_raw (+ camera_info), /odom and "
+            "/cmd_vel to a rosbag2."
+        ),
     )
     record.add_argument("scenario", help="scenario YAML")
     record.add_argument("-o", "--output", required=True, help="bag folder to create")
     record.add_argument("--storage", choices=("mcap", "sqlite3"), default="mcap")
+    record.add_argument(
+        "--compress-images", action="store_true", help="JPEG CompressedImage instead of raw Image"
+    )
     record.add_argument("--seed", type=int, help="override the scenario's seed")
     record.add_argument("--duration", type=float, help="override the scenario's duration (s)")
     record.set_defaults(handler=_record)
@@ -57,7 +62,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 def _run_with_progress(
     runner: SimRunner,
     console: Console,
-    on_message: Callable[[str, Scan | Odometry | DriveCommand], None] | None = None,
+    on_message: Callable[[str, Message], None] | None = None,
 ) -> RunResult:
     scenario = runner.scenario
     with Progress(
@@ -84,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
 def _record(args: argparse.Namespace) -> int:
     console = Console()
     runner = SimRunner(_scenario(args))
-    with BagWriter(args.output, storage=args.storage) as bag:
+    with BagWriter(args.output, storage=args.storage, compress_images=args.compress_images) as bag:
         result = _run_with_progress(runner, console, bag.write_value)
     console.print(_table(result))
     console.print(f"recorded {bag.count} messages to {args.output} ({args.storage})")

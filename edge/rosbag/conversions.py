@@ -9,25 +9,37 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import cv2
 import numpy as np
 from rosbags.typesys.store import Typestore
 
-from edge.types import DriveCommand, Odometry, Pose2D, Scan
+from edge.types import CameraFrame, CameraIntrinsics, DriveCommand, Odometry, Pose2D, Scan
 
 __all__ = [
+    "CAMERA_INFO",
+    "COMPRESSED_IMAGE",
+    "IMAGE",
     "LASER_SCAN",
     "ODOMETRY",
     "TWIST",
     "TWIST_STAMPED",
+    "from_camera_info",
+    "from_image",
     "from_laser_scan",
     "from_odometry",
     "from_twist",
+    "to_camera_info",
+    "to_compressed_image",
+    "to_image",
     "to_laser_scan",
     "to_odometry",
     "to_twist_stamped",
 ]
 
 LASER_SCAN = "sensor_msgs/msg/LaserScan"
+IMAGE = "sensor_msgs/msg/Image"
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
 ODOMETRY = "nav_msgs/msg/Odometry"
 TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 TWIST = "geometry_msgs/msg/Twist"
@@ -145,3 +157,99 @@ def from_twist(message: Any, stamp_ns: int) -> DriveCommand:
         stamp_ns = _nanoseconds(message.header)
         message = message.twist
     return DriveCommand(stamp_ns, float(message.linear.x), float(message.angular.z))
+
+
+def to_image(store: Typestore, frame: CameraFrame) -> Any:
+    """sensor_msgs/Image (rgb8) of a frame."""
+    height, width, _ = frame.image.shape
+    return store.types[IMAGE](
+        header=_header(store, frame.stamp_ns, frame.frame_id),
+        height=height,
+        width=width,
+        encoding="rgb8",
+        is_bigendian=0,
+        step=width * 3,
+        data=np.ascontiguousarray(frame.image).reshape(-1),
+    )
+
+
+def to_compressed_image(store: Typestore, frame: CameraFrame, quality: int = 90) -> Any:
+    """sensor_msgs/CompressedImage (JPEG) of a frame."""
+    ok, encoded = cv2.imencode(
+        ".jpg", cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return store.types[COMPRESSED_IMAGE](
+        header=_header(store, frame.stamp_ns, frame.frame_id),
+        format="rgb8; jpeg compressed bgr8",
+        data=np.asarray(encoded, dtype=np.uint8).reshape(-1),
+    )
+
+
+def to_camera_info(store: Typestore, frame: CameraFrame) -> Any:
+    """sensor_msgs/CameraInfo of a frame's pinhole intrinsics (no distortion)."""
+    k = frame.intrinsics
+    roi = store.types["sensor_msgs/msg/RegionOfInterest"](
+        x_offset=0, y_offset=0, height=0, width=0, do_rectify=False
+    )
+    return store.types[CAMERA_INFO](
+        header=_header(store, frame.stamp_ns, frame.frame_id),
+        height=k.height,
+        width=k.width,
+        distortion_model="plumb_bob",
+        d=np.zeros(5, dtype=np.float64),
+        k=np.array([k.fx, 0.0, k.cx, 0.0, k.fy, k.cy, 0.0, 0.0, 1.0]),
+        r=np.eye(3).reshape(-1),
+        p=np.array([k.fx, 0.0, k.cx, 0.0, 0.0, k.fy, k.cy, 0.0, 0.0, 0.0, 1.0, 0.0]),
+        binning_x=0,
+        binning_y=0,
+        roi=roi,
+    )
+
+
+def from_camera_info(message: Any) -> CameraIntrinsics:
+    """The pinhole intrinsics of a sensor_msgs/CameraInfo."""
+    k = message.k
+    return CameraIntrinsics(
+        int(message.width), int(message.height), float(k[0]), float(k[4]), float(k[2]), float(k[5])
+    )
+
+
+def from_image(
+    message: Any, intrinsics: CameraIntrinsics, mount: Pose2D, height_m: float
+) -> CameraFrame:
+    """A CameraFrame of a sensor_msgs/Image (rgb8, bgr8, mono8) or CompressedImage.
+
+    Raises:
+        ValueError: an encoding this reader does not know, or data of the wrong size.
+    """
+    if hasattr(message, "format"):
+        decoded = cv2.imdecode(np.asarray(message.data, dtype=np.uint8), cv2.IMREAD_COLOR)
+        if decoded is None:
+            raise ValueError("compressed image does not decode")
+        image = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
+    else:
+        height, width, encoding = int(message.height), int(message.width), str(message.encoding)
+        data = np.asarray(message.data, dtype=np.uint8)
+        channels = {"rgb8": 3, "bgr8": 3, "mono8": 1}.get(encoding)
+        if channels is None:
+            raise ValueError(f"unsupported image encoding {encoding!r}")
+        step = int(message.step)
+        if data.size != step * height or step < width * channels:
+            raise ValueError(f"image data is {data.size} bytes, {height} rows of {step} expected")
+        rows = data.reshape(height, step)[:, : width * channels].reshape(height, width, channels)
+        if encoding == "bgr8":
+            image = rows[..., ::-1]
+        elif encoding == "mono8":
+            image = np.repeat(rows, 3, axis=2)
+        else:
+            image = rows
+    return CameraFrame(
+        _nanoseconds(message.header),
+        np.ascontiguousarray(image),
+        intrinsics,
+        mount,
+        height_m,
+        str(message.header.frame_id),
+    )

@@ -19,20 +19,25 @@ from rosbags.rosbag2 import ReaderError
 
 from chairlink.interfaces import typestore as chairlink_typestore
 from edge.rosbag.conversions import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    IMAGE,
     LASER_SCAN,
     ODOMETRY,
     TWIST,
     TWIST_STAMPED,
+    from_camera_info,
+    from_image,
     from_laser_scan,
     from_odometry,
     from_twist,
 )
 from edge.rosbag.errors import BagError
-from edge.types import DriveCommand, Odometry, Scan
+from edge.types import CameraFrame, CameraIntrinsics, DriveCommand, Odometry, Pose2D, Scan
 
 __all__ = ["BagInfo", "BagMessage", "BagReader", "ReadIssue", "TopicInfo"]
 
-Value = Scan | Odometry | DriveCommand
+Value = Scan | Odometry | DriveCommand | CameraFrame
 
 _CONVERTERS: dict[str, Callable[[Any, int], Value]] = {
     LASER_SCAN: lambda message, _t: from_laser_scan(message),
@@ -40,6 +45,8 @@ _CONVERTERS: dict[str, Callable[[Any, int], Value]] = {
     TWIST_STAMPED: from_twist,
     TWIST: from_twist,
 }
+_IMAGES = {IMAGE, COMPRESSED_IMAGE}
+_READ = set(_CONVERTERS) | _IMAGES | {CAMERA_INFO}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +97,18 @@ class BagInfo:
 class BagReader:
     """An open rosbag2; use as a context manager."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        camera_mount: Pose2D | None = None,
+        camera_height_m: float = 1.0,
+    ) -> None:
+        """Open ``path`` on entering. Images become CameraFrames with the intrinsics of their
+        camera_info topic and this mount (bags carry no tf here)."""
         self.path = Path(path)
+        self._mount = camera_mount or Pose2D(0.80, 0.0, 0.0)
+        self._camera_height = camera_height_m
         self._reader: AnyReader | None = None
         self.issues: list[ReadIssue] = []
         self.skipped: Counter[str] = Counter()
@@ -129,7 +146,7 @@ class BagReader:
         for connection in reader.connections:
             counts[(connection.topic, connection.msgtype)] += connection.msgcount
         topics = [
-            TopicInfo(name, msgtype, count, msgtype in _CONVERTERS)
+            TopicInfo(name, msgtype, count, msgtype in _READ)
             for (name, msgtype), count in sorted(counts.items())
         ]
         storage = "mcap" if any(self.path.glob("*.mcap")) else "sqlite3"
@@ -146,19 +163,37 @@ class BagReader:
         """Every readable message in time order, as edge/ values."""
         reader = self._open_reader()
         connections = [c for c in reader.connections if topics is None or c.topic in topics]
-        wanted = [c for c in connections if c.msgtype in _CONVERTERS]
+        wanted = [c for c in connections if c.msgtype in _READ]
         for connection in connections:
-            if connection.msgtype not in _CONVERTERS:
+            if connection.msgtype not in _READ:
                 self.skipped[connection.topic] += connection.msgcount
         if not wanted:
             return
+        intrinsics: dict[str, CameraIntrinsics] = {}
         for connection, stamp_ns, raw in reader.messages(connections=wanted):
+            # A malformed message of any kind is reported with its topic and time, never fatal.
             try:
                 message = reader.deserialize(raw, connection.msgtype)
-                value = _CONVERTERS[connection.msgtype](message, stamp_ns)
+                if connection.msgtype == CAMERA_INFO:
+                    intrinsics[_camera_of(connection.topic)] = from_camera_info(message)
+                    continue
+                if connection.msgtype in _IMAGES:
+                    known = intrinsics.get(_camera_of(connection.topic))
+                    if known is None:
+                        raise ValueError("no camera_info for this camera yet")
+                    value: Value = from_image(message, known, self._mount, self._camera_height)
+                else:
+                    value = _CONVERTERS[connection.msgtype](message, stamp_ns)
             except Exception as err:
-                self.issues.append(
-                    ReadIssue(connection.topic, stamp_ns, f"{type(err).__name__}: {err}")
-                )
+                problem = f"{type(err).__name__}: {err}"
+                self.issues.append(ReadIssue(connection.topic, stamp_ns, problem))
                 continue
             yield BagMessage(connection.topic, stamp_ns, value)
+
+
+def _camera_of(topic: str) -> str:
+    """The camera's namespace of an image or camera_info topic (/camera/image_raw -> /camera)."""
+    parts = topic.rstrip("/").split("/")
+    if parts[-1] == "compressed":
+        parts = parts[:-1]
+    return "/".join(parts[:-1])

@@ -12,15 +12,21 @@ from rosbags.typesys.store import Typestore
 
 from chairlink.interfaces import typestore as chairlink_typestore
 from edge.rosbag.conversions import (
+    CAMERA_INFO,
+    COMPRESSED_IMAGE,
+    IMAGE,
     LASER_SCAN,
     ODOMETRY,
     TWIST_STAMPED,
+    to_camera_info,
+    to_compressed_image,
+    to_image,
     to_laser_scan,
     to_odometry,
     to_twist_stamped,
 )
 from edge.rosbag.errors import BagError
-from edge.types import DriveCommand, Odometry, Scan
+from edge.types import CameraFrame, DriveCommand, Odometry, Scan
 
 __all__ = ["BagWriter", "Storage"]
 
@@ -31,11 +37,14 @@ _PLUGINS = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 class BagWriter:
     """A rosbag2 being written; use as a context manager. Each value is stamped with its time."""
 
-    def __init__(self, path: str | Path, *, storage: Storage = "mcap") -> None:
+    def __init__(
+        self, path: str | Path, *, storage: Storage = "mcap", compress_images: bool = False
+    ) -> None:
         self.path = Path(path)
         if storage not in _PLUGINS:
             raise BagError(f"{self.path}: unknown storage {storage!r} (mcap or sqlite3)")
         self.storage = storage
+        self.compress_images = compress_images
         self.store: Typestore = chairlink_typestore()
         self._writer: Writer | None = None
         self._connections: dict[str, Connection] = {}
@@ -88,9 +97,22 @@ class BagWriter:
         """A DriveCommand as geometry_msgs/TwistStamped."""
         self.write(topic, TWIST_STAMPED, to_twist_stamped(self.store, command), command.stamp_ns)
 
-    def write_value(self, topic: str, value: Scan | Odometry | DriveCommand) -> None:
+    def write_frame(self, topic: str, frame: CameraFrame) -> None:
+        """A frame as sensor_msgs/Image on ``topic`` (CompressedImage on ``topic``/compressed
+        when compressing), and its CameraInfo on the sibling camera_info topic."""
+        info_topic = topic.rsplit("/", 1)[0] + "/camera_info"
+        self.write(info_topic, CAMERA_INFO, to_camera_info(self.store, frame), frame.stamp_ns)
+        if self.compress_images:
+            compressed = to_compressed_image(self.store, frame)
+            self.write(f"{topic}/compressed", COMPRESSED_IMAGE, compressed, frame.stamp_ns)
+        else:
+            self.write(topic, IMAGE, to_image(self.store, frame), frame.stamp_ns)
+
+    def write_value(self, topic: str, value: Scan | Odometry | DriveCommand | CameraFrame) -> None:
         """Any supported edge value, by its type."""
         match value:
+            case CameraFrame():
+                self.write_frame(topic, value)
             case Scan():
                 self.write_scan(topic, value)
             case Odometry():

@@ -161,10 +161,29 @@ class CameraSimulator:
             _ROOM_COLOURS,
         )
 
+    def _may_see(self, camera: Pose2D, shape: Shape) -> bool:
+        """Cheap culling: whether any part of the shape can lie in the field of view."""
+        dx, dy = shape.x - camera.x, shape.y - camera.y
+        distance = math.hypot(dx, dy)
+        radius = (
+            shape.radius if isinstance(shape, Circle) else math.hypot(shape.length, shape.width) / 2
+        )
+        if distance <= radius:
+            return True
+        if distance - radius > self.spec.range_max_m:
+            return False
+        bearing = math.atan2(dy, dx) - camera.yaw
+        bearing = math.atan2(math.sin(bearing), math.cos(bearing))
+        return abs(bearing) <= self.spec.horizontal_fov_rad / 2 + math.asin(
+            min(1.0, radius / distance)
+        )
+
     def _paint(
         self, canvas: _Canvas, camera: Pose2D, angles: NDArray[np.float64], shape: Shape
     ) -> ObjectTruth | None:
         k = self._k
+        if not self._may_see(camera, shape):
+            return None
         ranges, _ = hits((camera.x, camera.y), angles, [_tall(shape)], height=0.0)
         columns = np.flatnonzero(np.isfinite(ranges) & (ranges > 0.05))
         if columns.size == 0:
@@ -178,7 +197,7 @@ class CameraSimulator:
             along,
             shape.z_min,
             shape.z_max,
-            _bands(shape),
+            _bands(shape.cls, shape.id),
             shape.id,
             k.fy,
             k.cy,
@@ -206,12 +225,12 @@ def _tall(shape: Shape) -> Shape:
 
 
 @functools.lru_cache(maxsize=4096)
-def _bands(shape: Shape) -> NDArray[np.float32]:
+def _bands(cls: ObjectClass, solid_id: int) -> NDArray[np.float32]:
     """Three colours by height (legs, torso, head for a person; one colour otherwise)."""
-    if shape.cls != ObjectClass.PERSON:
-        base = _OBJECT_COLOURS.get(shape.cls, _OBJECT_COLOURS[ObjectClass.OTHER])
+    if cls != ObjectClass.PERSON:
+        base = _OBJECT_COLOURS.get(cls, _OBJECT_COLOURS[ObjectClass.OTHER])
         return np.stack([base, base, base])
-    palette = np.random.default_rng(shape.id)
+    palette = np.random.default_rng(solid_id)
     shirt = palette.integers(40, 220, 3).astype(np.float32)
     trousers = palette.integers(20, 120, 3).astype(np.float32)
     skin = np.array([200, 160, 130], dtype=np.float32) * palette.uniform(0.6, 1.1)

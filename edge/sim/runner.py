@@ -20,6 +20,7 @@ import numpy as np
 from chairlink.config import FirmwareConfig
 from chairlink.site import Site, Waypoint, load_site, stock_site
 from edge.nav.route_planner import nearest_waypoint, plan_route
+from edge.sim.camera import CameraSimulator, CameraSpec, ObjectTruth
 from edge.sim.footprint import Footprint
 from edge.sim.lidar import BeamTruth, LidarSimulator, LidarSpec
 from edge.sim.people import Person, PersonKind, walking_speed
@@ -27,13 +28,16 @@ from edge.sim.scenario import FaultKind, ObjectSpec, PoseSpec, Scenario, Scenari
 from edge.sim.scripted_driver import ScriptedDriver
 from edge.sim.shapes import Box, Circle, ObjectClass, Shape
 from edge.stack import CONTROL_PERIOD_NS, Stack
-from edge.types import DriveCommand, Odometry, Pose2D, Scan
+from edge.types import CameraFrame, DriveCommand, Odometry, Pose2D, Scan
 from firmware_bridge.driver import configure_message
 from firmware_bridge.messages import Drive, ErrorCode, Fault, Heartbeat, HostMessage, Rearm
 from firmware_bridge.plant import CONTROL_PERIOD_NS as PHYSICS_PERIOD_NS
 from firmware_bridge.plant import Plant
 
-__all__ = ["Collision", "RunResult", "SimRunner", "resolve_site"]
+__all__ = ["Collision", "Message", "RunResult", "SimRunner", "resolve_site"]
+
+Message = Scan | Odometry | DriveCommand | CameraFrame
+"""What the runner reports: every message a chair's stack sees or sends."""
 
 ODOMETRY_PERIOD_NS = 20_000_000
 HEARTBEAT_PERIOD_NS = 200_000_000
@@ -123,8 +127,10 @@ class SimRunner:
         stack_factory: Callable[[Site, Pose2D, Waypoint | None], Stack] | None = None,
         firmware: FirmwareConfig | None = None,
         lidar: LidarSpec | None = None,
+        camera: CameraSpec | None = None,
         footprint: Footprint | None = None,
     ) -> None:
+        """Build the world of a scenario; ``camera=None`` uses the stock camera."""
         self.scenario = scenario
         self.site = resolve_site(scenario)
         self._rng = np.random.default_rng(scenario.seed)
@@ -139,14 +145,17 @@ class SimRunner:
         self.objects = [_object(i, spec) for i, spec in enumerate(scenario.objects)]
         self.people = self._people(start_waypoint)
         self.lidar = LidarSimulator(lidar or LidarSpec(), self.site.map, self._rng)
+        self.camera = CameraSimulator(camera or CameraSpec(), self.site.map, self._rng)
         if stack_factory is None:
             self.stack: Stack = self._scripted(start_waypoint)
         else:
             self.stack = stack_factory(self.site, self.start, self.goal)
         self.scans: list[tuple[Scan, BeamTruth]] = []
+        # Frames are not kept (230 kB each); their ground truth is, by stamp.
+        self.frame_truths: list[tuple[int, list[ObjectTruth]]] = []
         self.commands: list[DriveCommand] = []
         self._touching: set[int] = set()
-        self._on_message: Callable[[str, Scan | Odometry | DriveCommand], None] | None = None
+        self._on_message: Callable[[str, Message], None] | None = None
 
     def _scripted(self, start_waypoint: Waypoint) -> Stack:
         goal = self.goal or start_waypoint
@@ -209,12 +218,12 @@ class SimRunner:
         self,
         *,
         on_progress: Callable[[float], None] | None = None,
-        on_message: Callable[[str, Scan | Odometry | DriveCommand], None] | None = None,
+        on_message: Callable[[str, Message], None] | None = None,
     ) -> RunResult:
         """Run to the scenario's end, or until the goal is reached and the chair stands.
 
         ``on_message`` gets every message the stack sees or sends, with its ROS topic
-        (/scan, /odom, /cmd_vel), in time order: what a chair would record.
+        (/scan, /camera/image_raw, /odom, /cmd_vel), in time order: what a chair would record.
         """
         self._on_message = on_message
         scenario = self.scenario
@@ -229,6 +238,8 @@ class SimRunner:
         left, right = 0.0, 0.0
         result = RunResult(scenario.name, scenario.seed, 0.0, 0.0, False, None)
         scan_period = round(1e9 / self.lidar.spec.rate_hz)
+        frame_period = round(1e9 / self.camera.spec.rate_hz)
+        next_frame = 0
         end_ns = round(scenario.duration_s * 1e9)
         moving = False
         last_heartbeat = 0
@@ -246,6 +257,11 @@ class SimRunner:
                 self._emit("/odom", odometry)
             if t % scan_period == 0:
                 self._scan(t, pose, shapes)
+            if t >= next_frame:
+                # 15 Hz is no multiple of the 10 ms step: frames go out on the step after each
+                # due time, stamped with the step's time, as a camera driver's would be.
+                self._frame(t, pose, shapes)
+                next_frame += frame_period
             message: HostMessage | None = None
             if t % CONTROL_PERIOD_NS == 0:
                 command = self.stack.step(t)
@@ -309,7 +325,13 @@ class SimRunner:
         self.stack.on_sensor(t, scan)
         self._emit("/scan", scan)
 
-    def _emit(self, topic: str, value: Scan | Odometry | DriveCommand) -> None:
+    def _frame(self, t: int, pose: Pose2D, shapes: list[Shape]) -> None:
+        frame, truth = self.camera.render(t, pose, shapes)
+        self.frame_truths.append((t, truth))
+        self.stack.on_sensor(t, frame)
+        self._emit("/camera/image_raw", frame)
+
+    def _emit(self, topic: str, value: Message) -> None:
         if self._on_message is not None:
             self._on_message(topic, value)
 

@@ -11,9 +11,9 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from chairlink.interfaces import typestore
 from edge.rosbag import BagError, BagReader, BagWriter, Storage
-from edge.sim.runner import SimRunner
+from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import Scenario
-from edge.types import DriveCommand, Odometry, Scan
+from edge.types import CameraFrame, Odometry, Scan
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +21,7 @@ def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("CHAIRLINK_DATA", str(tmp_path_factory.getbasetemp() / "chairlink-data"))
 
 
-def record(path: Path, storage: Storage) -> list[tuple[str, Scan | Odometry | DriveCommand]]:
+def record(path: Path, storage: Storage, *, compress: bool = False) -> list[tuple[str, Message]]:
     scenario = Scenario.model_validate(
         {
             "name": "bag",
@@ -31,10 +31,10 @@ def record(path: Path, storage: Storage) -> list[tuple[str, Scan | Odometry | Dr
             "random_people": 3,
         }
     )
-    sent: list[tuple[str, Scan | Odometry | DriveCommand]] = []
-    with BagWriter(path, storage=storage) as bag:
+    sent: list[tuple[str, Message]] = []
+    with BagWriter(path, storage=storage, compress_images=compress) as bag:
 
-        def both(topic: str, value: Scan | Odometry | DriveCommand) -> None:
+        def both(topic: str, value: Message) -> None:
             sent.append((topic, value))
             bag.write_value(topic, value)
 
@@ -42,7 +42,13 @@ def record(path: Path, storage: Storage) -> list[tuple[str, Scan | Odometry | Dr
     return sent
 
 
-def same(a: Scan | Odometry | DriveCommand, b: Scan | Odometry | DriveCommand) -> bool:
+def same(a: Message, b: Message) -> bool:
+    if isinstance(a, CameraFrame) and isinstance(b, CameraFrame):
+        return (a.stamp_ns, a.frame_id, a.intrinsics) == (
+            b.stamp_ns,
+            b.frame_id,
+            b.intrinsics,
+        ) and np.array_equal(a.image, b.image)
     if isinstance(a, Scan) and isinstance(b, Scan):
         # LaserScan's scalar fields are float32.
         scalars = ("angle_min", "angle_increment", "range_min", "range_max", "scan_time_s")
@@ -72,14 +78,36 @@ def test_a_recorded_bag_reads_back_message_for_message(tmp_path: Path, storage: 
         info = reader.info()
     assert len(got) == len(sent) > 200
     # Order within one timestamp may differ across topics; per topic it is kept.
-    for topic in ("/scan", "/odom", "/cmd_vel"):
+    for topic in ("/scan", "/odom", "/cmd_vel", "/camera/image_raw"):
         mine = [v for t, v in sent if t == topic]
         theirs = [v for t, v in got if t == topic]
         assert len(mine) == len(theirs)
         assert all(same(a, b) for a, b in zip(mine, theirs, strict=True)), topic
     assert info.storage == storage
-    assert {t.name for t in info.topics} == {"/scan", "/odom", "/cmd_vel"}
-    assert info.message_count == len(sent)
+    assert {t.name for t in info.topics} == {
+        "/scan",
+        "/odom",
+        "/cmd_vel",
+        "/camera/image_raw",
+        "/camera/camera_info",
+    }
+    frames = sum(1 for topic, _ in sent if topic == "/camera/image_raw")
+    assert frames > 50
+    assert info.message_count == len(sent) + frames  # each frame has its camera_info
+
+
+def test_compressed_images_decode_close_to_the_original(tmp_path: Path) -> None:
+    sent = record(tmp_path / "bag", "mcap", compress=True)
+    originals = [v for t, v in sent if t == "/camera/image_raw"]
+    with BagReader(tmp_path / "bag") as reader:
+        decoded = [m.value for m in reader.messages() if m.topic == "/camera/image_raw/compressed"]
+    assert len(decoded) == len(originals)
+    for a, b in zip(originals, decoded, strict=True):
+        assert isinstance(a, CameraFrame)
+        assert isinstance(b, CameraFrame)
+        assert b.intrinsics == a.intrinsics
+        error = np.abs(a.image.astype(int) - b.image.astype(int)).mean()
+        assert error < 4.0
 
 
 def test_unknown_topics_are_skipped_and_malformed_messages_reported(tmp_path: Path) -> None:
