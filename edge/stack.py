@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from edge.types import CameraFrame, DriveCommand, Odometry, Scan
+from edge.types import CameraFrame, ChairStatus, DriveCommand, Odometry, Scan, Tilt, Vitals
 
 __all__ = ["CONTROL_PERIOD_NS", "SensorMessage", "Stack"]
 
 CONTROL_PERIOD_NS = 50_000_000
 """20 Hz."""
 
-SensorMessage = Scan | Odometry | CameraFrame
+SensorMessage = Scan | Odometry | CameraFrame | ChairStatus | Tilt | Vitals
 
 
 class Stack(Protocol):

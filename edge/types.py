@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CameraFrame", "CameraIntrinsics", "DriveCommand", "Odometry", "Pose2D", "Scan"]
+__all__ = [
+    "CameraFrame",
+    "CameraIntrinsics",
+    "ChairStatus",
+    "DriveCommand",
+    "Odometry",
+    "Perfusion",
+    "Pose2D",
+    "Scan",
+    "Tilt",
+    "Vitals",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +133,53 @@ class CameraFrame:
     mount: Pose2D
     height_m: float
     frame_id: str = "camera"
+
+
+@dataclass(frozen=True, slots=True)
+class ChairStatus:
+    """The chair's own state as its MCU reports it (battery, arming, seat, faults)."""
+
+    stamp_ns: int
+    battery_v: float
+    current_a: float
+    soc: float
+    armed: bool
+    estop: bool
+    faults: int
+    seat_occupied: bool
+    belt_closed: bool
+    motion_refused: bool
+    joystick_override: bool
+
+
+class Perfusion(IntEnum):
+    """Pulse oximeter perfusion, as the DF2 status byte reports it."""
+
+    UNKNOWN = 0
+    GOOD = 1
+    MARGINAL = 2
+    LOW = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    """The patient's vitals from the chair's pulse oximeter; NaN where no valid reading.
+
+    The patient is a pseudonymous token, never a name or record number.
+    """
+
+    stamp_ns: int
+    patient_token: str
+    spo2_pct: float
+    pulse_bpm: float
+    perfusion: Perfusion
+    probe_off: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tilt:
+    """The chair's tilt from its IMU: roll and pitch (radians, nose-up pitch positive)."""
+
+    stamp_ns: int
+    roll_rad: float
+    pitch_rad: float

@@ -13,26 +13,48 @@ import cv2
 import numpy as np
 from rosbags.typesys.store import Typestore
 
-from edge.types import CameraFrame, CameraIntrinsics, DriveCommand, Odometry, Pose2D, Scan
+from edge.types import (
+    CameraFrame,
+    CameraIntrinsics,
+    ChairStatus,
+    DriveCommand,
+    Odometry,
+    Perfusion,
+    Pose2D,
+    Scan,
+    Tilt,
+    Vitals,
+)
 
 __all__ = [
+    "BATTERY_STATE",
     "CAMERA_INFO",
+    "CHAIR_STATUS",
     "COMPRESSED_IMAGE",
     "IMAGE",
+    "IMU",
     "LASER_SCAN",
     "ODOMETRY",
+    "PATIENT_VITALS",
     "TWIST",
     "TWIST_STAMPED",
     "from_camera_info",
+    "from_chair_status",
     "from_image",
+    "from_imu",
     "from_laser_scan",
     "from_odometry",
+    "from_patient_vitals",
     "from_twist",
+    "to_battery_state",
     "to_camera_info",
+    "to_chair_status",
     "to_compressed_image",
     "to_image",
+    "to_imu",
     "to_laser_scan",
     "to_odometry",
+    "to_patient_vitals",
     "to_twist_stamped",
 ]
 
@@ -40,9 +62,16 @@ LASER_SCAN = "sensor_msgs/msg/LaserScan"
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
+BATTERY_STATE = "sensor_msgs/msg/BatteryState"
+IMU = "sensor_msgs/msg/Imu"
+CHAIR_STATUS = "chairlink_interfaces/msg/ChairStatus"
+PATIENT_VITALS = "chairlink_interfaces/msg/PatientVitals"
 ODOMETRY = "nav_msgs/msg/Odometry"
 TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 TWIST = "geometry_msgs/msg/Twist"
+
+# sensor_msgs/BatteryState constants.
+_BATTERY_DISCHARGING, _BATTERY_HEALTH_GOOD, _BATTERY_TECHNOLOGY_UNKNOWN = 2, 1, 0
 
 POSE_VARIANCE = (0.01, 0.01, 1e6, 1e6, 1e6, 0.03)
 TWIST_VARIANCE = (0.002, 1e6, 1e6, 1e6, 1e6, 0.01)
@@ -253,3 +282,131 @@ def from_image(
         height_m,
         str(message.header.frame_id),
     )
+
+
+def to_chair_status(store: Typestore, status: ChairStatus, frame_id: str = "base_link") -> Any:
+    """chairlink_interfaces/ChairStatus of a ChairStatus (no link counters in simulation)."""
+    return store.types[CHAIR_STATUS](
+        header=_header(store, status.stamp_ns, frame_id),
+        battery_voltage=status.battery_v,
+        battery_current=status.current_a,
+        battery_soc=status.soc,
+        motor_temperature_left=math.nan,
+        motor_temperature_right=math.nan,
+        armed=status.armed,
+        estop=status.estop,
+        configured=True,
+        braking=False,
+        motion_refused=status.motion_refused,
+        joystick_override=status.joystick_override,
+        joystick_x=0.0,
+        joystick_y=0.0,
+        seat_occupied=status.seat_occupied,
+        seat_load=math.nan,
+        belt_closed=status.belt_closed,
+        faults=status.faults,
+        link_up=True,
+        frames_received=0,
+        frames_sent=0,
+        crc_errors=0,
+        resyncs=0,
+        frames_dropped=0,
+        reconnects=0,
+        link_timeouts=0,
+    )
+
+
+def from_chair_status(message: Any) -> ChairStatus:
+    """A ChairStatus of a chairlink_interfaces/ChairStatus."""
+    return ChairStatus(
+        stamp_ns=_nanoseconds(message.header),
+        battery_v=float(message.battery_voltage),
+        current_a=float(message.battery_current),
+        soc=float(message.battery_soc),
+        armed=bool(message.armed),
+        estop=bool(message.estop),
+        faults=int(message.faults),
+        seat_occupied=bool(message.seat_occupied),
+        belt_closed=bool(message.belt_closed),
+        motion_refused=bool(message.motion_refused),
+        joystick_override=bool(message.joystick_override),
+    )
+
+
+def to_battery_state(store: Typestore, status: ChairStatus, frame_id: str = "base_link") -> Any:
+    """sensor_msgs/BatteryState; current negative while discharging (REP 145)."""
+    battery = store.types[BATTERY_STATE]
+    return battery(
+        header=_header(store, status.stamp_ns, frame_id),
+        voltage=status.battery_v,
+        temperature=math.nan,
+        current=-status.current_a,
+        charge=math.nan,
+        capacity=math.nan,
+        design_capacity=math.nan,
+        percentage=status.soc,
+        power_supply_status=_BATTERY_DISCHARGING,
+        power_supply_health=_BATTERY_HEALTH_GOOD,
+        power_supply_technology=_BATTERY_TECHNOLOGY_UNKNOWN,
+        present=True,
+        cell_voltage=np.zeros(0, dtype=np.float32),
+        cell_temperature=np.zeros(0, dtype=np.float32),
+        location="",
+        serial_number="",
+    )
+
+
+def to_patient_vitals(store: Typestore, vitals: Vitals, frame_id: str = "base_link") -> Any:
+    """chairlink_interfaces/PatientVitals of a Vitals."""
+    return store.types[PATIENT_VITALS](
+        header=_header(store, vitals.stamp_ns, frame_id),
+        patient_token=vitals.patient_token,
+        spo2=vitals.spo2_pct,
+        pulse_rate=vitals.pulse_bpm,
+        perfusion=int(vitals.perfusion),
+        sensor_disconnected=vitals.probe_off,
+        sensor_alarm=vitals.probe_off,
+        artifact=False,
+        out_of_track=False,
+    )
+
+
+def from_patient_vitals(message: Any) -> Vitals:
+    """A Vitals of a chairlink_interfaces/PatientVitals."""
+    return Vitals(
+        stamp_ns=_nanoseconds(message.header),
+        patient_token=str(message.patient_token),
+        spo2_pct=float(message.spo2),
+        pulse_bpm=float(message.pulse_rate),
+        perfusion=Perfusion(int(message.perfusion)),
+        probe_off=bool(message.sensor_disconnected or message.sensor_alarm),
+    )
+
+
+def to_imu(store: Typestore, tilt: Tilt, frame_id: str = "imu") -> Any:
+    """sensor_msgs/Imu carrying the tilt as orientation (yaw unknown: huge variance)."""
+    types = store.types
+    cr, sr = math.cos(tilt.roll_rad / 2), math.sin(tilt.roll_rad / 2)
+    cp, sp = math.cos(tilt.pitch_rad / 2), math.sin(tilt.pitch_rad / 2)
+    zero = types["geometry_msgs/msg/Vector3"](x=0.0, y=0.0, z=0.0)
+    unknown = np.zeros(9)
+    unknown[0] = -1.0  # REP 145: -1 in the first element means no estimate
+    return types[IMU](
+        header=_header(store, tilt.stamp_ns, frame_id),
+        orientation=types["geometry_msgs/msg/Quaternion"](
+            x=sr * cp, y=cr * sp, z=-sr * sp, w=cr * cp
+        ),
+        orientation_covariance=np.array([3e-6, 0, 0, 0, 3e-6, 0, 0, 0, 1e6], dtype=np.float64),
+        angular_velocity=zero,
+        angular_velocity_covariance=unknown,
+        linear_acceleration=zero,
+        linear_acceleration_covariance=unknown.copy(),
+    )
+
+
+def from_imu(message: Any) -> Tilt:
+    """Roll and pitch of a sensor_msgs/Imu's orientation."""
+    q = message.orientation
+    roll = math.atan2(2 * (q.w * q.x + q.y * q.z), 1 - 2 * (q.x * q.x + q.y * q.y))
+    pitch = math.asin(max(-1.0, min(1.0, 2 * (q.w * q.y - q.z * q.x))))
+    return Tilt(_nanoseconds(message.header), roll, pitch)

@@ -20,30 +20,49 @@ from rosbags.rosbag2 import ReaderError
 from chairlink.interfaces import typestore as chairlink_typestore
 from edge.rosbag.conversions import (
     CAMERA_INFO,
+    CHAIR_STATUS,
     COMPRESSED_IMAGE,
     IMAGE,
+    IMU,
     LASER_SCAN,
     ODOMETRY,
+    PATIENT_VITALS,
     TWIST,
     TWIST_STAMPED,
     from_camera_info,
+    from_chair_status,
     from_image,
+    from_imu,
     from_laser_scan,
     from_odometry,
+    from_patient_vitals,
     from_twist,
 )
 from edge.rosbag.errors import BagError
-from edge.types import CameraFrame, CameraIntrinsics, DriveCommand, Odometry, Pose2D, Scan
+from edge.types import (
+    CameraFrame,
+    CameraIntrinsics,
+    ChairStatus,
+    DriveCommand,
+    Odometry,
+    Pose2D,
+    Scan,
+    Tilt,
+    Vitals,
+)
 
 __all__ = ["BagInfo", "BagMessage", "BagReader", "ReadIssue", "TopicInfo"]
 
-Value = Scan | Odometry | DriveCommand | CameraFrame
+Value = Scan | Odometry | DriveCommand | CameraFrame | ChairStatus | Tilt | Vitals
 
 _CONVERTERS: dict[str, Callable[[Any, int], Value]] = {
     LASER_SCAN: lambda message, _t: from_laser_scan(message),
     ODOMETRY: lambda message, _t: from_odometry(message),
     TWIST_STAMPED: from_twist,
     TWIST: from_twist,
+    CHAIR_STATUS: lambda message, _t: from_chair_status(message),
+    IMU: lambda message, _t: from_imu(message),
+    PATIENT_VITALS: lambda message, _t: from_patient_vitals(message),
 }
 _IMAGES = {IMAGE, COMPRESSED_IMAGE}
 _READ = set(_CONVERTERS) | _IMAGES | {CAMERA_INFO}

@@ -12,21 +12,29 @@ from rosbags.typesys.store import Typestore
 
 from chairlink.interfaces import typestore as chairlink_typestore
 from edge.rosbag.conversions import (
+    BATTERY_STATE,
     CAMERA_INFO,
+    CHAIR_STATUS,
     COMPRESSED_IMAGE,
     IMAGE,
+    IMU,
     LASER_SCAN,
     ODOMETRY,
+    PATIENT_VITALS,
     TWIST_STAMPED,
+    to_battery_state,
     to_camera_info,
+    to_chair_status,
     to_compressed_image,
     to_image,
+    to_imu,
     to_laser_scan,
     to_odometry,
+    to_patient_vitals,
     to_twist_stamped,
 )
 from edge.rosbag.errors import BagError
-from edge.types import CameraFrame, DriveCommand, Odometry, Scan
+from edge.types import CameraFrame, ChairStatus, DriveCommand, Odometry, Scan, Tilt, Vitals
 
 __all__ = ["BagWriter", "Storage"]
 
@@ -108,9 +116,30 @@ class BagWriter:
         else:
             self.write(topic, IMAGE, to_image(self.store, frame), frame.stamp_ns)
 
-    def write_value(self, topic: str, value: Scan | Odometry | DriveCommand | CameraFrame) -> None:
+    def write_status(self, topic: str, status: ChairStatus) -> None:
+        """ChairStatus on ``topic`` and, as sensor_msgs/BatteryState, on the sibling battery
+        topic (/chair/status -> /battery)."""
+        self.write(topic, CHAIR_STATUS, to_chair_status(self.store, status), status.stamp_ns)
+        battery_topic = topic.rsplit("/", 2)[0] + "/battery"
+        self.write(
+            battery_topic, BATTERY_STATE, to_battery_state(self.store, status), status.stamp_ns
+        )
+
+    def write_value(
+        self,
+        topic: str,
+        value: Scan | Odometry | DriveCommand | CameraFrame | ChairStatus | Tilt | Vitals,
+    ) -> None:
         """Any supported edge value, by its type."""
         match value:
+            case ChairStatus():
+                self.write_status(topic, value)
+            case Tilt():
+                self.write(topic, IMU, to_imu(self.store, value), value.stamp_ns)
+            case Vitals():
+                self.write(
+                    topic, PATIENT_VITALS, to_patient_vitals(self.store, value), value.stamp_ns
+                )
             case CameraFrame():
                 self.write_frame(topic, value)
             case Scan():

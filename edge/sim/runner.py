@@ -27,19 +27,40 @@ from edge.sim.people import Person, PersonKind, walking_speed
 from edge.sim.scenario import FaultKind, ObjectSpec, PoseSpec, Scenario, ScenarioError
 from edge.sim.scripted_driver import ScriptedDriver
 from edge.sim.shapes import Box, Circle, ObjectClass, Shape
+from edge.sim.vitals import TiltScript, VitalsScript
 from edge.stack import CONTROL_PERIOD_NS, Stack
-from edge.types import CameraFrame, DriveCommand, Odometry, Pose2D, Scan
+from edge.types import (
+    CameraFrame,
+    ChairStatus,
+    DriveCommand,
+    Odometry,
+    Pose2D,
+    Scan,
+    Tilt,
+    Vitals,
+)
 from firmware_bridge.driver import configure_message
-from firmware_bridge.messages import Drive, ErrorCode, Fault, Heartbeat, HostMessage, Rearm
+from firmware_bridge.messages import (
+    Drive,
+    ErrorCode,
+    Fault,
+    Heartbeat,
+    HostMessage,
+    Rearm,
+    StatusFlag,
+)
 from firmware_bridge.plant import CONTROL_PERIOD_NS as PHYSICS_PERIOD_NS
-from firmware_bridge.plant import Plant
+from firmware_bridge.plant import Plant, PlantState
 
 __all__ = ["Collision", "Message", "RunResult", "SimRunner", "resolve_site"]
 
-Message = Scan | Odometry | DriveCommand | CameraFrame
+Message = Scan | Odometry | DriveCommand | CameraFrame | ChairStatus | Tilt | Vitals
 """What the runner reports: every message a chair's stack sees or sends."""
 
 ODOMETRY_PERIOD_NS = 20_000_000
+STATUS_PERIOD_NS = 100_000_000
+TILT_PERIOD_NS = 20_000_000
+VITALS_PERIOD_NS = 1_000_000_000
 HEARTBEAT_PERIOD_NS = 200_000_000
 GOAL_TOLERANCE_M = 0.3
 MOVING_MPS = 0.05
@@ -146,6 +167,8 @@ class SimRunner:
         self.people = self._people(start_waypoint)
         self.lidar = LidarSimulator(lidar or LidarSpec(), self.site.map, self._rng)
         self.camera = CameraSimulator(camera or CameraSpec(), self.site.map, self._rng)
+        self.vitals = VitalsScript(scenario.vitals, self._rng)
+        self.tilt = TiltScript(scenario.tilt, self._rng)
         if stack_factory is None:
             self.stack: Stack = self._scripted(start_waypoint)
         else:
@@ -223,7 +246,8 @@ class SimRunner:
         """Run to the scenario's end, or until the goal is reached and the chair stands.
 
         ``on_message`` gets every message the stack sees or sends, with its ROS topic
-        (/scan, /camera/image_raw, /odom, /cmd_vel), in time order: what a chair would record.
+        (/scan, /camera/image_raw, /odom, /imu/data, /chair/status, /patient/vitals,
+        /cmd_vel), in time order: what a chair would record.
         """
         self._on_message = on_message
         scenario = self.scenario
@@ -255,6 +279,12 @@ class SimRunner:
                 odometry = Odometry(t, odom, state.linear_mps, state.angular_radps)
                 self.stack.on_sensor(t, odometry)
                 self._emit("/odom", odometry)
+            if t % TILT_PERIOD_NS == 0:
+                self._sense("/imu/data", self.tilt.sample(t))
+            if t % STATUS_PERIOD_NS == 0:
+                self._sense("/chair/status", _chair_status(t, state))
+            if t % VITALS_PERIOD_NS == 0:
+                self._sense("/patient/vitals", self.vitals.sample(t))
             if t % scan_period == 0:
                 self._scan(t, pose, shapes)
             if t >= next_frame:
@@ -331,6 +361,10 @@ class SimRunner:
         self.stack.on_sensor(t, frame)
         self._emit("/camera/image_raw", frame)
 
+    def _sense(self, topic: str, value: ChairStatus | Tilt | Vitals) -> None:
+        self.stack.on_sensor(value.stamp_ns, value)
+        self._emit(topic, value)
+
     def _emit(self, topic: str, value: Message) -> None:
         if self._on_message is not None:
             self._on_message(topic, value)
@@ -351,6 +385,23 @@ class SimRunner:
             cls = ObjectClass.WALL if touched == 0 else classes[touched]
             result.collisions.append(Collision(t_s, touched, cls, pose.x, pose.y))
         self._touching = set(contact.touching)
+
+
+def _chair_status(t: int, state: PlantState) -> ChairStatus:
+    flags = state.flags
+    return ChairStatus(
+        stamp_ns=t,
+        battery_v=state.battery_v,
+        current_a=state.current_a,
+        soc=state.soc,
+        armed=bool(flags & StatusFlag.ARMED),
+        estop=bool(flags & StatusFlag.ESTOP),
+        faults=int(state.faults),
+        seat_occupied=bool(flags & StatusFlag.SEAT_OCCUPIED),
+        belt_closed=bool(flags & StatusFlag.BELT_CLOSED),
+        motion_refused=bool(flags & StatusFlag.MOTION_REFUSED),
+        joystick_override=bool(flags & StatusFlag.JOYSTICK_OVERRIDE),
+    )
 
 
 def _advance(pose: Pose2D, ds: float, dtheta: float) -> Pose2D:

@@ -15,6 +15,15 @@ Example (scenarios/corridor-walk.yaml)::
       - {cls: bed, x: 30.0, y: 9.6, yaw: 0.0, length: 2.0, width: 0.9, z_max: 0.6}
     faults:
       - {kind: stack_silent, at_s: 20, duration_s: 3}
+    vitals:
+      patient_token: pt-7f3a9c    # pseudonymous, never a name or record number
+      spo2_pct: 97
+      pulse_bpm: 72
+      events:
+        - {kind: desaturation, at_s: 180, duration_s: 60, ramp_s: 20, spo2_pct: 86}
+        - {kind: probe_off, at_s: 260, duration_s: 8}
+    tilt:
+      - {at_s: 40, duration_s: 12, pitch_deg: 4.8}   # a 1:12 ramp
 """
 
 from __future__ import annotations
@@ -29,7 +38,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from chairlink.errors import ChairlinkError
 
-__all__ = ["FaultKind", "Scenario", "ScenarioError", "load_scenario"]
+__all__ = [
+    "FaultKind",
+    "Scenario",
+    "ScenarioError",
+    "TiltSpec",
+    "VitalsEvent",
+    "VitalsEventKind",
+    "VitalsSpec",
+    "load_scenario",
+]
 
 
 class ScenarioError(ChairlinkError):
@@ -115,6 +133,45 @@ class FaultSpec(_Model):
         return self.at_s <= t_s < self.at_s + self.duration_s
 
 
+class VitalsEventKind(StrEnum):
+    """What happens to the patient (or the probe)."""
+
+    DESATURATION = "desaturation"
+    TACHYCARDIA = "tachycardia"
+    BRADYCARDIA = "bradycardia"
+    PROBE_OFF = "probe_off"
+
+
+class VitalsEvent(_Model):
+    """A change of the patient's readings from ``at_s`` for ``duration_s``, ramped in and out."""
+
+    kind: VitalsEventKind
+    at_s: Annotated[float, Field(ge=0)]
+    duration_s: Annotated[float, Field(gt=0)]
+    ramp_s: Annotated[float, Field(ge=0)] = 0.0
+    spo2_pct: Annotated[float, Field(ge=50, le=100)] | None = None
+    pulse_bpm: Annotated[float, Field(ge=20, le=250)] | None = None
+
+
+class VitalsSpec(_Model):
+    """The patient's baseline readings and scripted events; the token is pseudonymous."""
+
+    patient_token: str = Field(default="pt-0000", pattern=r"^pt-[0-9a-f]{4,32}$")
+    spo2_pct: Annotated[float, Field(ge=50, le=100)] = 97.0
+    pulse_bpm: Annotated[float, Field(ge=20, le=250)] = 72.0
+    events: list[VitalsEvent] = []
+
+
+class TiltSpec(_Model):
+    """A stretch of tilted floor (a ramp, a threshold), ramped in and out."""
+
+    at_s: Annotated[float, Field(ge=0)]
+    duration_s: Annotated[float, Field(gt=0)]
+    ramp_s: Annotated[float, Field(ge=0)] = 1.0
+    pitch_deg: Annotated[float, Field(ge=-30, le=30)] = 0.0
+    roll_deg: Annotated[float, Field(ge=-30, le=30)] = 0.0
+
+
 class Scenario(_Model):
     """One seeded run."""
 
@@ -127,6 +184,8 @@ class Scenario(_Model):
     random_people: Annotated[int, Field(ge=0, le=200)] = 0
     objects: list[ObjectSpec] = []
     faults: list[FaultSpec] = []
+    vitals: VitalsSpec = VitalsSpec()
+    tilt: list[TiltSpec] = []
     base_dir: Path = Path()
 
     def fault_active(self, kind: FaultKind, t_s: float) -> FaultSpec | None:

@@ -13,7 +13,7 @@ from chairlink.interfaces import typestore
 from edge.rosbag import BagError, BagReader, BagWriter, Storage
 from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import Scenario
-from edge.types import CameraFrame, Odometry, Scan
+from edge.types import CameraFrame, ChairStatus, Odometry, Scan, Tilt, Vitals
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +42,29 @@ def record(path: Path, storage: Storage, *, compress: bool = False) -> list[tupl
     return sent
 
 
+def close(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+
+
 def same(a: Message, b: Message) -> bool:
+    if isinstance(a, ChairStatus) and isinstance(b, ChairStatus):
+        floats = ("battery_v", "current_a", "soc")
+        return all(close(getattr(a, f), getattr(b, f)) for f in floats) and all(
+            getattr(a, f) == getattr(b, f) for f in ChairStatus.__slots__ if f not in floats
+        )
+    if isinstance(a, Tilt) and isinstance(b, Tilt):
+        return (
+            a.stamp_ns == b.stamp_ns
+            and close(a.roll_rad, b.roll_rad)
+            and close(a.pitch_rad, b.pitch_rad)
+        )
+    if isinstance(a, Vitals) and isinstance(b, Vitals):
+        return (
+            (a.stamp_ns, a.patient_token, a.perfusion, a.probe_off)
+            == (b.stamp_ns, b.patient_token, b.perfusion, b.probe_off)
+            and close(a.spo2_pct, b.spo2_pct)
+            and close(a.pulse_bpm, b.pulse_bpm)
+        )
     if isinstance(a, CameraFrame) and isinstance(b, CameraFrame):
         return (a.stamp_ns, a.frame_id, a.intrinsics) == (
             b.stamp_ns,
@@ -78,22 +100,28 @@ def test_a_recorded_bag_reads_back_message_for_message(tmp_path: Path, storage: 
         info = reader.info()
     assert len(got) == len(sent) > 200
     # Order within one timestamp may differ across topics; per topic it is kept.
-    for topic in ("/scan", "/odom", "/cmd_vel", "/camera/image_raw"):
+    topics = (
+        "/scan",
+        "/odom",
+        "/cmd_vel",
+        "/camera/image_raw",
+        "/imu/data",
+        "/chair/status",
+        "/patient/vitals",
+    )
+    for topic in topics:
         mine = [v for t, v in sent if t == topic]
         theirs = [v for t, v in got if t == topic]
         assert len(mine) == len(theirs)
         assert all(same(a, b) for a, b in zip(mine, theirs, strict=True)), topic
     assert info.storage == storage
-    assert {t.name for t in info.topics} == {
-        "/scan",
-        "/odom",
-        "/cmd_vel",
-        "/camera/image_raw",
-        "/camera/camera_info",
-    }
+    assert {t.name for t in info.topics} == {*topics, "/camera/camera_info", "/battery"}
     frames = sum(1 for topic, _ in sent if topic == "/camera/image_raw")
+    statuses = sum(1 for topic, _ in sent if topic == "/chair/status")
     assert frames > 50
-    assert info.message_count == len(sent) + frames  # each frame has its camera_info
+    # Each frame brings its camera_info, each chair status its battery state.
+    assert info.message_count == len(sent) + frames + statuses
+    assert all(t.supported for t in info.topics if t.name not in {"/battery"})
 
 
 def test_compressed_images_decode_close_to_the_original(tmp_path: Path) -> None:
