@@ -102,6 +102,27 @@ class RunResult:
         return self.sim_time_s / self.wall_time_s if self.wall_time_s > 0 else math.inf
 
 
+@dataclass
+class _Loop:
+    """The state of a run between steps."""
+
+    plant: Plant
+    pose: Pose2D
+    result: RunResult
+    end_ns: int
+    shapes: list[Shape]
+    wall_start: float
+    t: int = 0
+    odom: Pose2D = field(default_factory=Pose2D)
+    left: float = 0.0
+    right: float = 0.0
+    next_frame: int = 0
+    last_heartbeat: int = 0
+    previous_faults: Fault = Fault.NONE
+    moving: bool = False
+    done: bool = False
+
+
 def resolve_site(scenario: Scenario) -> Site:
     """The scenario's site: ``stock``, or a folder relative to the scenario file."""
     if scenario.site == "stock":
@@ -157,7 +178,7 @@ class SimRunner:
         self._rng = np.random.default_rng(scenario.seed)
         self._firmware = firmware or FirmwareConfig()
         self._footprint = footprint or Footprint()
-        self.start, start_waypoint = _place(self.site, scenario.chair.start, "chair.start")
+        self.start_pose, start_waypoint = _place(self.site, scenario.chair.start, "chair.start")
         self.goal: Waypoint | None = None
         goal_pose: Pose2D | None = None
         if scenario.chair.goal is not None:
@@ -172,18 +193,22 @@ class SimRunner:
         if stack_factory is None:
             self.stack: Stack = self._scripted(start_waypoint)
         else:
-            self.stack = stack_factory(self.site, self.start, self.goal)
+            self.stack = stack_factory(self.site, self.start_pose, self.goal)
         self.scans: list[tuple[Scan, BeamTruth]] = []
         # Frames are not kept (230 kB each); their ground truth is, by stamp.
         self.frame_truths: list[tuple[int, list[ObjectTruth]]] = []
         self.commands: list[DriveCommand] = []
         self._touching: set[int] = set()
         self._on_message: Callable[[str, Message], None] | None = None
+        self._loop: _Loop | None = None
+        self._scan_period = round(1e9 / self.lidar.spec.rate_hz)
+        self._frame_period = round(1e9 / self.camera.spec.rate_hz)
+        self._clearance = self.site.clearance()
 
     def _scripted(self, start_waypoint: Waypoint) -> Stack:
         goal = self.goal or start_waypoint
         route = plan_route(self.site.graph, start_waypoint.name, goal.name)
-        return ScriptedDriver(route, self.start)
+        return ScriptedDriver(route, self.start_pose)
 
     def _people(self, chair_waypoint: Waypoint) -> list[Person]:
         people: list[Person] = []
@@ -249,6 +274,14 @@ class SimRunner:
         (/scan, /camera/image_raw, /odom, /imu/data, /chair/status, /patient/vitals,
         /cmd_vel), in time order: what a chair would record.
         """
+        self.start(on_message=on_message)
+        while not self.step():
+            if on_progress is not None and self.now_ns % 1_000_000_000 == 0:
+                on_progress(self.now_ns / 1e9)
+        return self.result()
+
+    def start(self, *, on_message: Callable[[str, Message], None] | None = None) -> None:
+        """Power the chair up (configure and arm its MCU) at time zero; then call step()."""
         self._on_message = on_message
         scenario = self.scenario
         plant = Plant(configure_message(self._firmware), start_ns=0, initial_soc=scenario.chair.soc)
@@ -256,89 +289,113 @@ class SimRunner:
         if plant.step(0, configure_message(self._firmware)).reply != ErrorCode.OK:
             raise ScenarioError("the simulated MCU refused the firmware configuration")
         plant.step(0, Rearm())
-        sep = self._firmware.wheels.separation_m
-        pose = self.start
-        odom = Pose2D()
-        left, right = 0.0, 0.0
-        result = RunResult(scenario.name, scenario.seed, 0.0, 0.0, False, None)
-        scan_period = round(1e9 / self.lidar.spec.rate_hz)
-        frame_period = round(1e9 / self.camera.spec.rate_hz)
-        next_frame = 0
-        end_ns = round(scenario.duration_s * 1e9)
-        moving = False
-        last_heartbeat = 0
-        previous_faults = Fault.NONE
-        shapes = self.shapes()
-        clearance = self.site.clearance()
-        wall_start = time.perf_counter()
-        t = 0
-        while t <= end_ns:
-            t_s = t / 1e9
-            state = plant.state()
-            if t % ODOMETRY_PERIOD_NS == 0:
-                odometry = Odometry(t, odom, state.linear_mps, state.angular_radps)
-                self.stack.on_sensor(t, odometry)
-                self._emit("/odom", odometry)
-            if t % TILT_PERIOD_NS == 0:
-                self._sense("/imu/data", self.tilt.sample(t))
-            if t % STATUS_PERIOD_NS == 0:
-                self._sense("/chair/status", _chair_status(t, state))
-            if t % VITALS_PERIOD_NS == 0:
-                self._sense("/patient/vitals", self.vitals.sample(t))
-            if t % scan_period == 0:
-                self._scan(t, pose, shapes)
-            if t >= next_frame:
-                # 15 Hz is no multiple of the 10 ms step: frames go out on the step after each
-                # due time, stamped with the step's time, as a camera driver's would be.
-                self._frame(t, pose, shapes)
-                next_frame += frame_period
-            message: HostMessage | None = None
-            if t % CONTROL_PERIOD_NS == 0:
-                command = self.stack.step(t)
-                if command is not None and not scenario.fault_active(FaultKind.STACK_SILENT, t_s):
-                    self.commands.append(command)
-                    self._emit("/cmd_vel", command)
-                    message = Drive(command.linear_mps, command.angular_radps)
-            if message is None and t - last_heartbeat >= HEARTBEAT_PERIOD_NS:
-                message = Heartbeat(t // 1_000_000 & 0xFFFFFFFF)
-            if message is not None:
-                last_heartbeat = t
-                if scenario.fault_active(FaultKind.LINK_LOSS, t_s):
-                    message = None
-            t += PHYSICS_PERIOD_NS
-            state = plant.step(t, message)
-            if state.faults & Fault.DRIVE_TIMEOUT and not previous_faults & Fault.DRIVE_TIMEOUT:
-                result.watchdog_trips += 1
-            previous_faults = state.faults
-            dl, dr = state.left_m - left, state.right_m - right
-            left, right = state.left_m, state.right_m
-            ds, dtheta = (dl + dr) / 2.0, (dr - dl) / sep
-            pose = _advance(pose, ds, dtheta)
-            odom = _advance(odom, ds, dtheta)
-            result.distance_m += abs(ds)
-            for person in self.people:
-                person.step(t / 1e9, PHYSICS_PERIOD_NS / 1e9)
-            shapes = self.shapes()
-            self._judge(result, t / 1e9, pose, shapes, clearance)
-            speed = abs(state.linear_mps)
-            if speed > MOVING_MPS:
-                moving = True
-            elif moving and speed < STOPPED_MPS and not result.reached_goal:
-                moving = False
-                result.stops += 1
-            near_goal = self._goal_xy is not None and (
-                math.dist((pose.x, pose.y), self._goal_xy) < GOAL_TOLERANCE_M
-            )
-            if near_goal and not result.reached_goal:
-                result.reached_goal = True
-                result.time_to_goal_s = t / 1e9
-            if result.reached_goal and not state.moving:
-                break
-            if on_progress is not None and t % 1_000_000_000 == 0:
-                on_progress(t / 1e9)
-        result.sim_time_s = min(t, end_ns) / 1e9
-        result.wall_time_s = time.perf_counter() - wall_start
-        result.final_pose = pose
+        self._loop = _Loop(
+            plant=plant,
+            pose=self.start_pose,
+            result=RunResult(scenario.name, scenario.seed, 0.0, 0.0, False, None),
+            end_ns=round(scenario.duration_s * 1e9),
+            shapes=self.shapes(),
+            wall_start=time.perf_counter(),
+        )
+
+    @property
+    def now_ns(self) -> int:
+        """Simulated time."""
+        return self._loop.t if self._loop is not None else 0
+
+    @property
+    def pose(self) -> Pose2D:
+        """The chair's true pose in the map now."""
+        return self._loop.pose if self._loop is not None else self.start_pose
+
+    def step(self) -> bool:
+        """Advance one 10 ms period; return whether the run is over."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("start() the runner first")
+        if loop.done:
+            return True
+        scenario = self.scenario
+        t = loop.t
+        t_s = t / 1e9
+        state = loop.plant.state()
+        if t % ODOMETRY_PERIOD_NS == 0:
+            odometry = Odometry(t, loop.odom, state.linear_mps, state.angular_radps)
+            self.stack.on_sensor(t, odometry)
+            self._emit("/odom", odometry)
+        if t % TILT_PERIOD_NS == 0:
+            self._sense("/imu/data", self.tilt.sample(t))
+        if t % STATUS_PERIOD_NS == 0:
+            self._sense("/chair/status", _chair_status(t, state))
+        if t % VITALS_PERIOD_NS == 0:
+            self._sense("/patient/vitals", self.vitals.sample(t))
+        if t % self._scan_period == 0:
+            self._scan(t, loop.pose, loop.shapes)
+        if t >= loop.next_frame:
+            # 15 Hz is no multiple of the 10 ms step: frames go out on the step after each
+            # due time, stamped with the step's time, as a camera driver's would be.
+            self._frame(t, loop.pose, loop.shapes)
+            loop.next_frame += self._frame_period
+        message: HostMessage | None = None
+        if t % CONTROL_PERIOD_NS == 0:
+            command = self.stack.step(t)
+            if command is not None and not scenario.fault_active(FaultKind.STACK_SILENT, t_s):
+                self.commands.append(command)
+                self._emit("/cmd_vel", command)
+                message = Drive(command.linear_mps, command.angular_radps)
+        if message is None and t - loop.last_heartbeat >= HEARTBEAT_PERIOD_NS:
+            message = Heartbeat(t // 1_000_000 & 0xFFFFFFFF)
+        if message is not None:
+            loop.last_heartbeat = t
+            if scenario.fault_active(FaultKind.LINK_LOSS, t_s):
+                message = None
+        t += PHYSICS_PERIOD_NS
+        loop.t = t
+        state = loop.plant.step(t, message)
+        self._account(loop, state)
+        if (loop.result.reached_goal and not state.moving) or t > loop.end_ns:
+            loop.done = True
+        return loop.done
+
+    def _account(self, loop: _Loop, state: PlantState) -> None:
+        result = loop.result
+        t = loop.t
+        if state.faults & Fault.DRIVE_TIMEOUT and not loop.previous_faults & Fault.DRIVE_TIMEOUT:
+            result.watchdog_trips += 1
+        loop.previous_faults = state.faults
+        dl, dr = state.left_m - loop.left, state.right_m - loop.right
+        loop.left, loop.right = state.left_m, state.right_m
+        separation = self._firmware.wheels.separation_m
+        ds, dtheta = (dl + dr) / 2.0, (dr - dl) / separation
+        loop.pose = _advance(loop.pose, ds, dtheta)
+        loop.odom = _advance(loop.odom, ds, dtheta)
+        result.distance_m += abs(ds)
+        for person in self.people:
+            person.step(t / 1e9, PHYSICS_PERIOD_NS / 1e9)
+        loop.shapes = self.shapes()
+        self._judge(result, t / 1e9, loop.pose, loop.shapes, self._clearance)
+        speed = abs(state.linear_mps)
+        if speed > MOVING_MPS:
+            loop.moving = True
+        elif loop.moving and speed < STOPPED_MPS and not result.reached_goal:
+            loop.moving = False
+            result.stops += 1
+        near_goal = self._goal_xy is not None and (
+            math.dist((loop.pose.x, loop.pose.y), self._goal_xy) < GOAL_TOLERANCE_M
+        )
+        if near_goal and not result.reached_goal:
+            result.reached_goal = True
+            result.time_to_goal_s = t / 1e9
+
+    def result(self) -> RunResult:
+        """The ground truth so far."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("start() the runner first")
+        result = loop.result
+        result.sim_time_s = min(loop.t, loop.end_ns) / 1e9
+        result.wall_time_s = time.perf_counter() - loop.wall_start
+        result.final_pose = loop.pose
         return result
 
     def _scan(self, t: int, pose: Pose2D, shapes: list[Shape]) -> None:
