@@ -2,7 +2,7 @@
 
 from edge.rosbag.errors import BagError
 from edge.rosbag.reader import BagInfo, BagMessage, BagReader, ReadIssue, TopicInfo
-from edge.rosbag.writer import BagWriter, Storage
+from edge.rosbag.writer import BagWriter, Storage, ros_messages
 
 __all__ = [
     "BagError",
@@ -13,4 +13,5 @@ __all__ = [
     "ReadIssue",
     "Storage",
     "TopicInfo",
+    "ros_messages",
 ]

@@ -36,7 +36,7 @@ from edge.rosbag.conversions import (
 from edge.rosbag.errors import BagError
 from edge.types import CameraFrame, ChairStatus, DriveCommand, Odometry, Scan, Tilt, Vitals
 
-__all__ = ["BagWriter", "Storage"]
+__all__ = ["BagWriter", "Storage", "ros_messages"]
 
 Storage = Literal["mcap", "sqlite3"]
 _PLUGINS = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
@@ -93,58 +93,57 @@ class BagWriter:
         self._writer.write(connection, stamp_ns, self.store.serialize_cdr(message, msgtype))
         self.count += 1
 
-    def write_scan(self, topic: str, scan: Scan) -> None:
-        """A Scan as sensor_msgs/LaserScan."""
-        self.write(topic, LASER_SCAN, to_laser_scan(self.store, scan), scan.stamp_ns)
-
-    def write_odometry(self, topic: str, odometry: Odometry) -> None:
-        """An Odometry as nav_msgs/Odometry."""
-        self.write(topic, ODOMETRY, to_odometry(self.store, odometry), odometry.stamp_ns)
-
-    def write_command(self, topic: str, command: DriveCommand) -> None:
-        """A DriveCommand as geometry_msgs/TwistStamped."""
-        self.write(topic, TWIST_STAMPED, to_twist_stamped(self.store, command), command.stamp_ns)
-
-    def write_frame(self, topic: str, frame: CameraFrame) -> None:
-        """A frame as sensor_msgs/Image on ``topic`` (CompressedImage on ``topic``/compressed
-        when compressing), and its CameraInfo on the sibling camera_info topic."""
-        info_topic = topic.rsplit("/", 1)[0] + "/camera_info"
-        self.write(info_topic, CAMERA_INFO, to_camera_info(self.store, frame), frame.stamp_ns)
-        if self.compress_images:
-            compressed = to_compressed_image(self.store, frame)
-            self.write(f"{topic}/compressed", COMPRESSED_IMAGE, compressed, frame.stamp_ns)
-        else:
-            self.write(topic, IMAGE, to_image(self.store, frame), frame.stamp_ns)
-
-    def write_status(self, topic: str, status: ChairStatus) -> None:
-        """ChairStatus on ``topic`` and, as sensor_msgs/BatteryState, on the sibling battery
-        topic (/chair/status -> /battery)."""
-        self.write(topic, CHAIR_STATUS, to_chair_status(self.store, status), status.stamp_ns)
-        battery_topic = topic.rsplit("/", 2)[0] + "/battery"
-        self.write(
-            battery_topic, BATTERY_STATE, to_battery_state(self.store, status), status.stamp_ns
-        )
-
     def write_value(
         self,
         topic: str,
         value: Scan | Odometry | DriveCommand | CameraFrame | ChairStatus | Tilt | Vitals,
     ) -> None:
-        """Any supported edge value, by its type."""
-        match value:
-            case ChairStatus():
-                self.write_status(topic, value)
-            case Tilt():
-                self.write(topic, IMU, to_imu(self.store, value), value.stamp_ns)
-            case Vitals():
-                self.write(
-                    topic, PATIENT_VITALS, to_patient_vitals(self.store, value), value.stamp_ns
-                )
-            case CameraFrame():
-                self.write_frame(topic, value)
-            case Scan():
-                self.write_scan(topic, value)
-            case Odometry():
-                self.write_odometry(topic, value)
-            case DriveCommand():
-                self.write_command(topic, value)
+        """Any supported edge value, by its type, with its sibling topics (see ros_messages)."""
+        for name, msgtype, message in ros_messages(
+            self.store, topic, value, compress_images=self.compress_images
+        ):
+            self.write(name, msgtype, message, value.stamp_ns)
+
+
+def ros_messages(
+    store: Typestore,
+    topic: str,
+    value: Scan | Odometry | DriveCommand | CameraFrame | ChairStatus | Tilt | Vitals,
+    *,
+    compress_images: bool = False,
+) -> list[tuple[str, str, Any]]:
+    """The ROS messages (topic, type, message object) a chair publishes for one edge value.
+
+    A CameraFrame also gives its CameraInfo on the sibling camera_info topic (and becomes a
+    JPEG CompressedImage on ``topic``/compressed when compressing); a ChairStatus also gives
+    a BatteryState on /battery beside its namespace.
+    """
+    match value:
+        case Scan():
+            return [(topic, LASER_SCAN, to_laser_scan(store, value))]
+        case Odometry():
+            return [(topic, ODOMETRY, to_odometry(store, value))]
+        case DriveCommand():
+            return [(topic, TWIST_STAMPED, to_twist_stamped(store, value))]
+        case CameraFrame():
+            info = (
+                topic.rsplit("/", 1)[0] + "/camera_info",
+                CAMERA_INFO,
+                to_camera_info(store, value),
+            )
+            if compress_images:
+                return [
+                    info,
+                    (f"{topic}/compressed", COMPRESSED_IMAGE, to_compressed_image(store, value)),
+                ]
+            return [info, (topic, IMAGE, to_image(store, value))]
+        case ChairStatus():
+            battery_topic = topic.rsplit("/", 2)[0] + "/battery"
+            return [
+                (topic, CHAIR_STATUS, to_chair_status(store, value)),
+                (battery_topic, BATTERY_STATE, to_battery_state(store, value)),
+            ]
+        case Tilt():
+            return [(topic, IMU, to_imu(store, value))]
+        case Vitals():
+            return [(topic, PATIENT_VITALS, to_patient_vitals(store, value))]

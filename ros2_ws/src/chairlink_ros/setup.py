@@ -26,6 +26,7 @@ setup(
     entry_points={
         "console_scripts": [
             f"firmware_bridge_node = {PACKAGE}.firmware_bridge_node:main",
+            f"sim_node = {PACKAGE}.sim_node:main",
         ],
     },
 )

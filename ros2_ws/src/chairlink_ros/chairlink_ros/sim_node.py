@@ -1,0 +1,198 @@
+"""sim_node: the simulated hospital played into a ROS graph, closed loop through /cmd_vel.
+
+The node steps edge.sim's runner on a steady-clock timer, at ``rate`` times real time, and
+publishes what a chair would (/scan, /camera/image_raw and camera_info, /odom, /imu/data,
+/chair/status, /battery, /patient/vitals) with /clock, so nodes under use_sim_time follow the
+simulation. Messages are serialised once by the same code that records bags and published raw,
+so the graph carries byte for byte what a recording holds. /cmd_vel drives the simulated chair
+through the MCU model: a silent /cmd_vel becomes zero after ``cmd_vel_timeout_s`` of simulated
+time, as firmware_bridge_node does on a chair.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+import rclpy
+from geometry_msgs.msg import Twist, TwistStamped
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.clock import Clock
+from rclpy.clock_type import ClockType
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.publisher import Publisher
+from rclpy.qos import QoSProfile
+from rclpy.utilities import try_shutdown
+from rosgraph_msgs.msg import Clock as ClockMsg
+
+from chairlink.errors import ChairlinkError
+from chairlink.interfaces import typestore
+from chairlink_ros import qos
+from chairlink_ros.firmware_conversions import command_from_twist, stamp
+from edge.rosbag import ros_messages
+from edge.sim.runner import Message, SimRunner
+from edge.sim.scenario import load_scenario
+from edge.stack import SensorMessage
+from edge.types import DriveCommand
+
+__all__ = ["CmdVelStack", "SimNode", "main"]
+
+_QOS: dict[str, QoSProfile] = {
+    "sensor_msgs/msg/LaserScan": qos.SENSORS,
+    "sensor_msgs/msg/Image": qos.SENSORS,
+    "sensor_msgs/msg/CompressedImage": qos.SENSORS,
+    "sensor_msgs/msg/CameraInfo": qos.SENSORS,
+    "sensor_msgs/msg/Imu": qos.SENSORS,
+    "nav_msgs/msg/Odometry": qos.TELEMETRY,
+    "sensor_msgs/msg/BatteryState": qos.STATE,
+    "chairlink_interfaces/msg/ChairStatus": qos.STATE,
+    "chairlink_interfaces/msg/PatientVitals": qos.TELEMETRY,
+}
+STEP_NS = 10_000_000
+MAX_STEPS_PER_TICK = 50
+
+
+def _message_class(msgtype: str) -> Any:
+    package, _, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{package}.msg"), name)
+
+
+class CmdVelStack:
+    """The simulator's stack in a ROS graph: whatever /cmd_vel says, zero once it goes silent."""
+
+    def __init__(self, timeout_ns: int) -> None:
+        self._timeout_ns = timeout_ns
+        self._latest: tuple[int, float, float] | None = None
+        self.now_ns = 0
+
+    def command(self, linear: float, angular: float) -> None:
+        """A /cmd_vel arrived (stamped with the simulation's time)."""
+        self._latest = (self.now_ns, linear, angular)
+
+    def on_sensor(self, now_ns: int, message: SensorMessage) -> None:
+        """The graph sees the sensors; this stack needs none of them."""
+        self.now_ns = max(self.now_ns, now_ns)
+
+    def step(self, now_ns: int) -> DriveCommand | None:
+        """The latest command while fresh, then zero; nothing before the first."""
+        self.now_ns = now_ns
+        if self._latest is None:
+            return None
+        received, linear, angular = self._latest
+        if now_ns - received > self._timeout_ns:
+            return DriveCommand.stop(now_ns)
+        return DriveCommand(now_ns, linear, angular)
+
+
+class SimNode(Node):
+    """Plays one scenario into the graph."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("chairlink_sim", **kwargs)
+        scenario_path = self.declare_parameter(
+            "scenario",
+            "",
+            ParameterDescriptor(description="scenario YAML to play", read_only=True),
+        ).value
+        rate = self.declare_parameter(
+            "rate", 1.0, ParameterDescriptor(description="simulated seconds per wall second")
+        ).value
+        stamped = self.declare_parameter(
+            "cmd_vel_stamped", True, ParameterDescriptor(description="/cmd_vel is TwistStamped")
+        ).value
+        timeout_s = self.declare_parameter(
+            "cmd_vel_timeout_s",
+            0.25,
+            ParameterDescriptor(description="zero after this much simulated silence"),
+        ).value
+        if not scenario_path:
+            raise ChairlinkError("sim_node needs the 'scenario' parameter: a scenario YAML")
+        if not 0.01 <= rate <= 100.0:
+            raise ChairlinkError(f"rate {rate} outside 0.01..100")
+        self._rate = float(rate)
+        self._stack = CmdVelStack(round(timeout_s * 1e9))
+        self._runner = SimRunner(
+            load_scenario(scenario_path), stack_factory=lambda site, start, goal: self._stack
+        )
+        self._store = typestore()
+        self._topic_publishers: dict[str, Publisher] = {}
+        self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
+        cmd_type = TwistStamped if stamped else Twist
+        self.create_subscription(cmd_type, "cmd_vel", self._on_cmd_vel, qos.COMMANDS)
+        self._runner.start(on_message=self._publish)
+        self._wall_start = time.monotonic()
+        self._reported = False
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(STEP_NS / 1e9, self._tick, clock=steady)
+        self.get_logger().info(
+            f"playing {self._runner.scenario.name} (seed {self._runner.scenario.seed}) "
+            f"at {self._rate}x real time"
+        )
+
+    @property
+    def runner(self) -> SimRunner:
+        """The simulation this node plays."""
+        return self._runner
+
+    def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
+        try:
+            linear, angular = command_from_twist(message)
+        except ValueError as err:
+            self.get_logger().warning(f"refused /cmd_vel, commanding zero: {err}")
+            linear, angular = 0.0, 0.0
+        self._stack.command(linear, angular)
+
+    def _tick(self) -> None:
+        target = round((time.monotonic() - self._wall_start) * self._rate * 1e9)
+        steps = 0
+        while self._runner.now_ns < target and steps < MAX_STEPS_PER_TICK:
+            if self._runner.step():
+                self._finish()
+                return
+            steps += 1
+        self._clock_pub.publish(ClockMsg(clock=stamp(self._runner.now_ns)))
+
+    def _finish(self) -> None:
+        if self._reported:
+            return
+        self._reported = True
+        result = self._runner.result()
+        self.get_logger().info(
+            f"scenario over at {result.sim_time_s:.1f} s: goal "
+            f"{'reached' if result.reached_goal else 'not reached'}, "
+            f"{len(result.collisions)} collisions, min clearance {result.min_clearance_m:.2f} m"
+        )
+
+    def _publish(self, topic: str, value: Message) -> None:
+        if topic == "/cmd_vel":
+            return  # the graph's own commands, not the simulator's to publish
+        for name, msgtype, message in ros_messages(self._store, topic, value):
+            publisher = self._topic_publishers.get(name)
+            if publisher is None:
+                publisher = self.create_publisher(
+                    _message_class(msgtype), name.lstrip("/"), _QOS.get(msgtype, qos.TELEMETRY)
+                )
+                self._topic_publishers[name] = publisher
+            publisher.publish(bytes(self._store.serialize_cdr(message, msgtype)))
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the simulation node until shutdown."""
+    rclpy.init(args=args)
+    node: SimNode | None = None
+    try:
+        node = SimNode()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ChairlinkError as err:
+        rclpy.logging.get_logger("chairlink_sim").fatal(str(err))
+        raise SystemExit(2) from err
+    finally:
+        if node is not None:
+            node.destroy_node()
+        try_shutdown()

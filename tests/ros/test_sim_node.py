@@ -1,0 +1,88 @@
+"""sim_node: the simulator in a ROS graph, closed loop through /cmd_vel, with /clock."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from chairlink_interfaces.msg import ChairStatus, PatientVitals
+from chairlink_ros import qos
+from chairlink_ros.sim_node import SimNode
+from geometry_msgs.msg import TwistStamped
+from nav_msgs.msg import Odometry
+from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, LaserScan
+
+from chairlink.errors import ChairlinkError
+from tests.firmware_bridge.conftest import wait_until
+from tests.ros.conftest import Graph
+
+SCENARIO = """name: ros-loop
+seed: 3
+duration_s: 120
+chair: {start: {x: 25.0, y: 10.2, yaw: 0.0}}
+vitals: {patient_token: pt-00c0ffee}
+"""
+
+
+@pytest.fixture
+def sim(graph: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SimNode:
+    monkeypatch.setenv("CHAIRLINK_DATA", str(tmp_path / "data"))
+    scenario = tmp_path / "loop.yaml"
+    scenario.write_text(SCENARIO)
+    node = SimNode(
+        context=graph.context,
+        parameter_overrides=[
+            Parameter("scenario", value=str(scenario)),
+            Parameter("rate", value=2.0),
+        ],
+    )
+    graph.add(node)
+    return node
+
+
+def test_the_simulation_publishes_what_a_chair_would(graph: Graph, sim: SimNode) -> None:
+    scans = graph.collect(LaserScan, "scan", qos.SENSORS)
+    images = graph.collect(Image, "camera/image_raw", qos.SENSORS)
+    infos = graph.collect(CameraInfo, "camera/camera_info", qos.SENSORS)
+    odom = graph.collect(Odometry, "odom", qos.TELEMETRY)
+    status = graph.collect(ChairStatus, "chair/status", qos.STATE)
+    vitals = graph.collect(PatientVitals, "patient/vitals", qos.TELEMETRY)
+    clock = graph.collect(Clock, "/clock", 10)
+    assert wait_until(lambda: len(images) > 5 and len(vitals) > 1, 10.0)
+    assert len(scans[-1].ranges) == 720
+    assert (images[-1].width, images[-1].height, images[-1].encoding) == (320, 240, "rgb8")
+    assert infos[-1].k[0] == pytest.approx(160.0)
+    assert status[-1].armed
+    assert vitals[-1].patient_token == "pt-00c0ffee"
+    assert odom
+    # /clock runs at about twice real time.
+    start_sim, start_wall = clock[-1].clock.sec + clock[-1].clock.nanosec / 1e9, time.monotonic()
+    time.sleep(1.0)
+    advanced = clock[-1].clock.sec + clock[-1].clock.nanosec / 1e9 - start_sim
+    assert advanced / (time.monotonic() - start_wall) == pytest.approx(2.0, rel=0.3)
+
+
+def test_cmd_vel_drives_the_simulated_chair_and_silence_stops_it(
+    graph: Graph, sim: SimNode
+) -> None:
+    odom = graph.collect(Odometry, "odom", qos.TELEMETRY)
+    cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
+    command = TwistStamped()
+    command.twist.linear.x = 0.5
+    end = time.monotonic() + 2.5
+    while time.monotonic() < end:
+        cmd.publish(command)
+        time.sleep(0.05)
+    assert wait_until(lambda: bool(odom) and odom[-1].twist.twist.linear.x > 0.4, 2.0)
+    assert sim.runner.pose.x > 25.5
+    # Silence: the stack commands zero after 0.25 s of simulated time, and the chair stops.
+    assert wait_until(lambda: abs(odom[-1].twist.twist.linear.x) < 0.01, 3.0)
+    assert sim.runner.result().watchdog_trips == 0
+
+
+def test_a_missing_scenario_is_refused(graph: Graph) -> None:
+    with pytest.raises(ChairlinkError, match="scenario"):
+        SimNode(context=graph.context)
