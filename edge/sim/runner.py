@@ -201,6 +201,7 @@ class SimRunner:
         self._touching: set[int] = set()
         self._on_message: Callable[[str, Message], None] | None = None
         self._loop: _Loop | None = None
+        self._last_frame: CameraFrame | None = None
         self._scan_period = round(1e9 / self.lidar.spec.rate_hz)
         self._frame_period = round(1e9 / self.camera.spec.rate_hz)
         self._clearance = self.site.clearance()
@@ -414,6 +415,14 @@ class SimRunner:
 
     def _frame(self, t: int, pose: Pose2D, shapes: list[Shape]) -> None:
         frame, truth = self.camera.render(t, pose, shapes)
+        if self.scenario.fault_active(FaultKind.CAMERA_FROZEN, t / 1e9) and self._last_frame:
+            # A frozen camera keeps sending its last image under new stamps.
+            stale = self._last_frame
+            frame = CameraFrame(
+                t, stale.image, stale.intrinsics, stale.mount, stale.height_m, stale.frame_id
+            )
+            truth = self.frame_truths[-1][1]
+        self._last_frame = frame
         self.frame_truths.append((t, truth))
         self.stack.on_sensor(t, frame)
         self._emit("/camera/image_raw", frame)

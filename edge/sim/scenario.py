@@ -116,6 +116,7 @@ class FaultKind(StrEnum):
 
     LIDAR_DROPOUT = "lidar_dropout"
     LIDAR_BLINDED = "lidar_blinded"
+    CAMERA_FROZEN = "camera_frozen"
     LINK_LOSS = "link_loss"
     STACK_SILENT = "stack_silent"
 

@@ -148,3 +148,30 @@ def test_sim_run_names_what_is_wrong_with_a_scenario(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "unknown waypoint 'nowhere'" in result.stderr
+
+
+def test_sim_record_writes_a_bag_that_bag_info_summarises(tmp_path: Path) -> None:
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(
+        "name: short\nseed: 2\nduration_s: 3\nchair: {start: lobby-a, goal: a-100}\n"
+    )
+    env = {**os.environ, "CHAIRLINK_DATA": str(tmp_path / "data")}
+    bag = tmp_path / "sample"
+    recorded = subprocess.run(
+        [*CHAIRLINK, "sim", "record", str(scenario), "-o", str(bag), "--storage", "sqlite3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert recorded.returncode == 0, recorded.stderr
+    assert "recorded" in recorded.stdout
+    info = run("bag", "info", str(bag))
+    assert info.returncode == 0, info.stderr
+    for topic in ("/scan", "/camera/image_raw", "/camera/camera_info", "/odom", "/patient/vitals"):
+        assert topic in info.stdout
+    assert "sqlite3" in info.stdout
+    missing = run("bag", "info", str(tmp_path / "nothing"))
+    assert missing.returncode == 1
+    assert "no such bag" in missing.stderr

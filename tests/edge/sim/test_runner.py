@@ -13,7 +13,7 @@ from edge.sim.runner import SimRunner
 from edge.sim.scenario import Scenario, ScenarioError, load_scenario
 from edge.sim.shapes import ObjectClass
 from edge.stack import SensorMessage
-from edge.types import DriveCommand, Odometry, Pose2D
+from edge.types import CameraFrame, DriveCommand, Odometry, Pose2D
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -172,3 +172,24 @@ def test_the_shipped_scenario_loads() -> None:
     sc = load_scenario(REPO / "scenarios" / "corridor-walk.yaml")
     assert sc.name == "corridor-walk"
     assert SimRunner(sc).people
+
+
+def test_a_frozen_camera_repeats_its_last_image_under_new_stamps() -> None:
+    frames: list[CameraFrame] = []
+    sc = scenario(
+        chair={"start": {"x": 20.0, "y": 10.2, "yaw": 0.0}},
+        faults=[{"kind": "camera_frozen", "at_s": 1.0, "duration_s": 1.0}],
+        duration_s=3,
+    )
+    runner = SimRunner(sc, stack_factory=lambda site, start, goal: Constant(0.3))
+    runner.run(
+        on_message=lambda topic, value: (
+            frames.append(value) if isinstance(value, CameraFrame) else None
+        )
+    )
+    frozen = [f for f in frames if 1.0 < f.stamp_ns / 1e9 < 2.0]
+    assert len(frozen) > 10
+    assert all(np.array_equal(f.image, frozen[0].image) for f in frozen)
+    assert len({f.stamp_ns for f in frozen}) == len(frozen)
+    after = [f for f in frames if f.stamp_ns / 1e9 > 2.1]
+    assert not np.array_equal(after[-1].image, frozen[0].image)
