@@ -65,14 +65,13 @@ def paint_room(  # noqa: PLR0917
 @njit(cache=True)
 def finish(image: NDArray[np.float32], gain: float, noise: NDArray[np.int8]) -> NDArray[np.uint8]:
     """Apply a lighting gain and pixel noise, clip, and convert to 8 bits."""
-    height, width, channels = image.shape
-    out = np.empty((height, width, channels), dtype=np.uint8)
-    for v in range(height):
-        for u in range(width):
-            for ch in range(channels):
-                value = image[v, u, ch] * gain + noise[v, u, ch]
-                out[v, u, ch] = 0 if value < 0 else (255 if value > 255 else np.uint8(value))
-    return out
+    flat = image.reshape(-1)
+    jitter = noise.reshape(-1)
+    out = np.empty(flat.shape[0], dtype=np.uint8)
+    for i in range(flat.shape[0]):
+        value = int(flat[i] * gain) + jitter[i]
+        out[i] = min(255, max(0, value))
+    return out.reshape(image.shape)
 
 
 @njit(cache=True)
