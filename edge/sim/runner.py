@@ -235,7 +235,9 @@ class SimRunner:
             start, goal = self._rng.choice(names, size=2, replace=False)
             kind = PersonKind(self._rng.choice([k.value for k in PersonKind]))
             route = plan_route(graph, str(start), str(goal))
-            speed = walking_speed(kind, self._rng)
+            # One in five stands and talks; the others set off within ten seconds, some of
+            # them stepping out of a room's doorway into the corridor.
+            speed = 0.0 if self._rng.random() < 0.2 else walking_speed(kind, self._rng)
             start_s = float(self._rng.uniform(0.0, 10.0))
             person_id = PERSON_ID_BASE + len(self.scenario.people) + j
             people.append(self._walker(person_id, kind, route.waypoints, speed, start_s))
