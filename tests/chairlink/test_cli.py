@@ -16,9 +16,13 @@ REPO = Path(__file__).resolve().parents[2]
 CHAIRLINK = [sys.executable, "-m", "chairlink"]
 
 
-def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, timeout: float = 30, data: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line; ``data`` points CHAIRLINK_DATA at a folder of the test's own."""
+    env = {**os.environ, "CHAIRLINK_DATA": str(data)} if data is not None else None
     return subprocess.run(
-        [*CHAIRLINK, *args], capture_output=True, text=True, timeout=timeout, check=False
+        [*CHAIRLINK, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
     )
 
 
@@ -119,15 +123,7 @@ def test_sim_run_prints_the_ground_truth(tmp_path: Path) -> None:
     scenario.write_text(
         "name: short\nseed: 2\nduration_s: 45\nchair: {start: lobby-a, goal: a-100}\n"
     )
-    env = {**os.environ, "CHAIRLINK_DATA": str(tmp_path / "data")}
-    result = subprocess.run(
-        [*CHAIRLINK, "sim", "run", str(scenario)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    result = run("sim", "run", str(scenario), timeout=120, data=tmp_path / "data")
     assert result.returncode == 0, result.stderr
     assert "reached goal" in result.stdout
     assert "yes, at" in result.stdout
@@ -137,15 +133,7 @@ def test_sim_run_prints_the_ground_truth(tmp_path: Path) -> None:
 def test_sim_run_names_what_is_wrong_with_a_scenario(tmp_path: Path) -> None:
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("name: bad\nchair: {start: nowhere}\n")
-    env = {**os.environ, "CHAIRLINK_DATA": str(tmp_path / "data")}
-    result = subprocess.run(
-        [*CHAIRLINK, "sim", "run", str(scenario)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    result = run("sim", "run", str(scenario), timeout=120, data=tmp_path / "data")
     assert result.returncode == 1
     assert "unknown waypoint 'nowhere'" in result.stderr
 
@@ -155,15 +143,17 @@ def test_sim_record_writes_a_bag_that_bag_info_summarises(tmp_path: Path) -> Non
     scenario.write_text(
         "name: short\nseed: 2\nduration_s: 3\nchair: {start: lobby-a, goal: a-100}\n"
     )
-    env = {**os.environ, "CHAIRLINK_DATA": str(tmp_path / "data")}
     bag = tmp_path / "sample"
-    recorded = subprocess.run(
-        [*CHAIRLINK, "sim", "record", str(scenario), "-o", str(bag), "--storage", "sqlite3"],
-        capture_output=True,
-        text=True,
+    recorded = run(
+        "sim",
+        "record",
+        str(scenario),
+        "-o",
+        str(bag),
+        "--storage",
+        "sqlite3",
         timeout=120,
-        check=False,
-        env=env,
+        data=tmp_path / "data",
     )
     assert recorded.returncode == 0, recorded.stderr
     assert "recorded" in recorded.stdout
