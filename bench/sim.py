@@ -58,7 +58,7 @@ def realtime_factor() -> Figure:
     scenario = load_scenario(
         Path(__file__).resolve().parents[1] / "scenarios" / "corridor-walk.yaml"
     )
-    SimRunner(scenario.model_copy(update={"duration_s": 1.0})).run()  # compile the kernels
+    SimRunner(scenario.changed(duration_s=1.0)).run()  # compile the kernels
     result = SimRunner(scenario).run()
     return Figure(
         "sim.realtime_factor",

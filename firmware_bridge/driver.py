@@ -41,6 +41,7 @@ from firmware_bridge.messages import (
     Rearm,
     Status,
     StatusFlag,
+    error_name,
 )
 
 __all__ = ["LinkStats", "Received", "SerialDriver", "configure_message"]
@@ -374,9 +375,7 @@ class SerialDriver:
     def _send_configure(self, timeout: float) -> None:
         ack = self.request(self._configure, timeout)
         if ack.error != ErrorCode.OK:
-            raise LinkError(
-                f"{self.port}: MCU refused the configuration: {ErrorCode(ack.error).name}"
-            )
+            raise LinkError(f"{self.port}: MCU refused the configuration: {error_name(ack.error)}")
 
     def _send(self, message: HostMessage) -> _Pending | None:
         with self._write_lock:
@@ -524,7 +523,12 @@ class SerialDriver:
                 self._faults["host_type_from_mcu"] += 1
                 continue
             if self._on_frame is not None:
-                self._on_frame(Received(now, item.seq, message))
+                try:
+                    self._on_frame(Received(now, item.seq, message))
+                except Exception:
+                    # A bug in a callback costs that callback, not the frames after it.
+                    self._internal_errors += 1
+                    _log.exception("%s: error in the frame callback", self.port)
 
     def _track_sequence(self, frame: Frame) -> None:
         if self._rx_seq is not None:
@@ -535,11 +539,7 @@ class SerialDriver:
         self._rx_seq = frame.seq
 
     def _resolve(self, ack: Ack, now: int) -> None:
-        try:
-            name = ErrorCode(ack.error).name
-        except ValueError:
-            name = f"code_{ack.error}"
-        self._acks[name] += 1
+        self._acks[error_name(ack.error)] += 1
         with self._pending_lock:
             pending = self._pending.pop(ack.acked_seq, None)
         if pending is None or pending.msg_type != ack.acked_type:

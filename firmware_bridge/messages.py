@@ -36,6 +36,7 @@ __all__ = [
     "Status",
     "StatusFlag",
     "check_drive",
+    "error_name",
 ]
 
 
@@ -68,6 +69,15 @@ class ErrorCode(IntEnum):
     FAULT_ACTIVE = 9
     BUSY = 10
     NOT_CONFIGURED = 11
+
+
+def error_name(code: int) -> str:
+    """The name of an ACK's error code; a code this side does not know (a newer MCU) is
+    named by number rather than raising."""
+    try:
+        return ErrorCode(code).name
+    except ValueError:
+        return f"code_{code}"
 
 
 class Fault(IntFlag):

@@ -20,7 +20,7 @@ from firmware_bridge.driver import Received, SerialDriver, configure_message
 from firmware_bridge.errors import LinkError
 from firmware_bridge.fault_injection import FaultProfile
 from firmware_bridge.mcu_sim import McuSimulator
-from firmware_bridge.messages import Ack, ErrorCode, Odometry, Status
+from firmware_bridge.messages import Ack, Odometry, Status, error_name
 from firmware_bridge.odometry import OdometryIntegrator
 from firmware_bridge.plant import Plant
 
@@ -155,7 +155,7 @@ def _probe(args: argparse.Namespace) -> int:
                 ack = driver.rearm()
             except LinkError as err:
                 raise ChairlinkError(f"re-arm failed: {err}") from err
-            view.note(f"re-arm: {ErrorCode(ack.error).name}")
+            view.note(f"re-arm: {error_name(ack.error)}")
         with contextlib.suppress(KeyboardInterrupt):
             view.run(deadline, drive=tuple(args.drive) if args.drive else None)
     view.summary()

@@ -55,7 +55,7 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     if args.seed is not None:
         scenario = scenario.with_seed(args.seed)
     if args.duration is not None:
-        scenario = scenario.model_copy(update={"duration_s": args.duration})
+        scenario = scenario.changed(duration_s=args.duration)
     return scenario
 
 

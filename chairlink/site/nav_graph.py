@@ -34,7 +34,7 @@ class WaypointKind(StrEnum):
 class Waypoint(BaseModel):
     """A named place on the map, in metres in the map frame; yaw is the pose to stop in."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     name: Name
     kind: WaypointKind
@@ -64,7 +64,7 @@ class NavGraphSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     frame_id: str = "map"
-    waypoints: list[Waypoint]
+    waypoints: Annotated[list[Waypoint], Field(min_length=1)]
     lanes: list[Lane]
 
     @model_validator(mode="after")

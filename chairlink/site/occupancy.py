@@ -29,7 +29,7 @@ _PGM_FREE, _PGM_OCCUPIED, _PGM_UNKNOWN = 254, 0, 205
 
 
 class _MapYaml(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     image: str
     resolution: float = Field(gt=0, le=1.0)

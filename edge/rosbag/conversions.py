@@ -386,8 +386,9 @@ def from_patient_vitals(message: Any) -> Vitals:
 def to_imu(store: Typestore, tilt: Tilt, frame_id: str = "imu") -> Any:
     """sensor_msgs/Imu carrying the tilt as orientation (yaw unknown: huge variance)."""
     types = store.types
+    # Tilt's pitch is nose-up positive; REP 103's rotation about +y (y left) is nose-down.
     cr, sr = math.cos(tilt.roll_rad / 2), math.sin(tilt.roll_rad / 2)
-    cp, sp = math.cos(tilt.pitch_rad / 2), math.sin(tilt.pitch_rad / 2)
+    cp, sp = math.cos(-tilt.pitch_rad / 2), math.sin(-tilt.pitch_rad / 2)
     zero = types["geometry_msgs/msg/Vector3"](x=0.0, y=0.0, z=0.0)
     unknown = np.zeros(9)
     unknown[0] = -1.0  # REP 145: -1 in the first element means no estimate
@@ -409,4 +410,4 @@ def from_imu(message: Any) -> Tilt:
     q = message.orientation
     roll = math.atan2(2 * (q.w * q.x + q.y * q.z), 1 - 2 * (q.x * q.x + q.y * q.y))
     pitch = math.asin(max(-1.0, min(1.0, 2 * (q.w * q.y - q.z * q.x))))
-    return Tilt(_nanoseconds(message.header), roll, pitch)
+    return Tilt(_nanoseconds(message.header), roll, -pitch)

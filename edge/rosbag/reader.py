@@ -189,7 +189,20 @@ class BagReader:
         if not wanted:
             return
         intrinsics: dict[str, CameraIntrinsics] = {}
-        for connection, stamp_ns, raw in reader.messages(connections=wanted):
+        last = (0, "")
+        stream = reader.messages(connections=wanted)
+        while True:
+            try:
+                connection, stamp_ns, raw = next(stream)
+            except StopIteration:
+                return
+            except Exception as err:
+                # The storage itself is damaged past this point: say where reading stopped.
+                raise BagError(
+                    f"{self.path}: bag damaged after {last[1] or 'the start'} at {last[0]} ns: "
+                    f"{type(err).__name__}: {err}"
+                ) from err
+            last = (stamp_ns, connection.topic)
             # A malformed message of any kind is reported with its topic and time, never fatal.
             try:
                 message = reader.deserialize(raw, connection.msgtype)

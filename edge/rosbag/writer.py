@@ -64,7 +64,7 @@ class BagWriter:
         try:
             self._writer = Writer(self.path, version=9, storage_plugin=_PLUGINS[self.storage])
             self._writer.open()
-        except WriterError as err:
+        except (WriterError, OSError) as err:
             raise BagError(f"{self.path}: cannot write bag: {err}") from err
         return self
 

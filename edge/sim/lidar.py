@@ -92,7 +92,7 @@ class LidarSimulator:
             classes[ids == object_id] = classes_by_id[int(object_id)]
 
         measured = true_ranges + self._rng.normal(0.0, spec.noise_sigma_m, spec.beams)
-        measured[true_ranges > spec.range_max] = np.inf
+        measured[(true_ranges > spec.range_max) | (measured > spec.range_max)] = np.inf
         measured[measured < spec.range_min] = -np.inf
         if spec.dropout_rate > 0.0:
             measured[self._rng.random(spec.beams) < spec.dropout_rate] = np.nan

@@ -19,7 +19,7 @@ import numpy as np
 
 from chairlink.config import FirmwareConfig
 from chairlink.site import Site, Waypoint, load_site, stock_site
-from edge.nav.route_planner import nearest_waypoint, plan_route
+from edge.nav.route_planner import NoRouteError, nearest_waypoint, plan_route
 from edge.sim.camera import CameraSimulator, CameraSpec, ObjectTruth
 from edge.sim.footprint import Footprint
 from edge.sim.lidar import BeamTruth, LidarSimulator, LidarSpec
@@ -117,6 +117,7 @@ class _Loop:
     left: float = 0.0
     right: float = 0.0
     next_frame: int = 0
+    next_scan: int = 0
     last_heartbeat: int = 0
     previous_faults: Fault = Fault.NONE
     moving: bool = False
@@ -175,7 +176,10 @@ class SimRunner:
         """Build the world of a scenario; ``camera=None`` uses the stock camera."""
         self.scenario = scenario
         self.site = resolve_site(scenario)
-        self._rng = np.random.default_rng(scenario.seed)
+        # One stream per part, so a change in one (a fault that draws more numbers, a bigger
+        # camera) leaves the others' draws as they were and runs stay comparable.
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(scenario.seed).spawn(6)]
+        self._rng, lidar_rng, camera_rng, vitals_rng, tilt_rng, self._fault_rng = streams
         self._firmware = firmware or FirmwareConfig()
         self._footprint = footprint or Footprint()
         self.start_pose, start_waypoint = _place(self.site, scenario.chair.start, "chair.start")
@@ -186,10 +190,10 @@ class SimRunner:
         self._goal_xy = (goal_pose.x, goal_pose.y) if goal_pose is not None else None
         self.objects = [_object(i, spec) for i, spec in enumerate(scenario.objects)]
         self.people = self._people(start_waypoint)
-        self.lidar = LidarSimulator(lidar or LidarSpec(), self.site.map, self._rng)
-        self.camera = CameraSimulator(camera or CameraSpec(), self.site.map, self._rng)
-        self.vitals = VitalsScript(scenario.vitals, self._rng)
-        self.tilt = TiltScript(scenario.tilt, self._rng)
+        self.lidar = LidarSimulator(lidar or LidarSpec(), self.site.map, lidar_rng)
+        self.camera = CameraSimulator(camera or CameraSpec(), self.site.map, camera_rng)
+        self.vitals = VitalsScript(scenario.vitals, vitals_rng)
+        self.tilt = TiltScript(scenario.tilt, tilt_rng)
         if stack_factory is None:
             self.stack: Stack = self._scripted(start_waypoint)
         else:
@@ -208,8 +212,11 @@ class SimRunner:
 
     def _scripted(self, start_waypoint: Waypoint) -> Stack:
         goal = self.goal or start_waypoint
-        route = plan_route(self.site.graph, start_waypoint.name, goal.name)
-        return ScriptedDriver(route, self.start_pose)
+        try:
+            route = plan_route(self.site.graph, start_waypoint.name, goal.name)
+        except NoRouteError as err:
+            raise ScenarioError(f"chair: {err}") from err
+        return ScriptedDriver(route, self.start_pose, goal=self._goal_xy)
 
     def _people(self, chair_waypoint: Waypoint) -> list[Person]:
         people: list[Person] = []
@@ -224,17 +231,22 @@ class SimRunner:
                 ) from err
             try:
                 route = plan_route(graph, spec.start, spec.goal)
-            except Exception as err:
+            except NoRouteError as err:
                 raise ScenarioError(f"people[{i}]: {err}") from err
             speed = spec.speed_mps if spec.speed_mps is not None else walking_speed(kind, self._rng)
             people.append(
                 self._walker(PERSON_ID_BASE + i, kind, route.waypoints, speed, spec.start_s)
             )
         names = [w.name for w in graph.spec.waypoints if w.name != chair_waypoint.name]
+        if self.scenario.random_people and len(names) < 2:
+            raise ScenarioError(f"random_people: site {self.site.name} has too few waypoints")
         for j in range(self.scenario.random_people):
             start, goal = self._rng.choice(names, size=2, replace=False)
             kind = PersonKind(self._rng.choice([k.value for k in PersonKind]))
-            route = plan_route(graph, str(start), str(goal))
+            try:
+                route = plan_route(graph, str(start), str(goal))
+            except NoRouteError:
+                route = plan_route(graph, str(start), str(start))
             # One in five stands and talks; the others set off within ten seconds, some of
             # them stepping out of a room's doorway into the corridor.
             speed = 0.0 if self._rng.random() < 0.2 else walking_speed(kind, self._rng)
@@ -332,11 +344,13 @@ class SimRunner:
             self._sense("/chair/status", _chair_status(t, state))
         if t % VITALS_PERIOD_NS == 0:
             self._sense("/patient/vitals", self.vitals.sample(t))
-        if t % self._scan_period == 0:
+        if t >= loop.next_scan:
             self._scan(t, loop.pose, loop.shapes)
+            loop.next_scan += self._scan_period
         if t >= loop.next_frame:
-            # 15 Hz is no multiple of the 10 ms step: frames go out on the step after each
-            # due time, stamped with the step's time, as a camera driver's would be.
+            # A rate whose period is no multiple of the 10 ms step (the camera's 15 Hz) goes
+            # out on the step after each due time, stamped with the step's time, as a
+            # driver's would be.
             self._frame(t, loop.pose, loop.shapes)
             loop.next_frame += self._frame_period
         message: HostMessage | None = None
@@ -409,7 +423,7 @@ class SimRunner:
         dropout = self.scenario.fault_active(FaultKind.LIDAR_DROPOUT, t_s)
         if dropout is not None:
             ranges = scan.ranges.copy()
-            ranges[self._rng.random(len(ranges)) < dropout.rate] = np.nan
+            ranges[self._fault_rng.random(len(ranges)) < dropout.rate] = np.nan
             scan = _replace_ranges(scan, ranges)
         self.scans.append((scan, truth))
         self.stack.on_sensor(t, scan)

@@ -55,7 +55,7 @@ class ScenarioError(ChairlinkError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class PoseSpec(_Model):
@@ -177,7 +177,7 @@ class Scenario(_Model):
     """One seeded run."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     site: str = "stock"
     duration_s: Annotated[float, Field(gt=0, le=24 * 3600)] = 120.0
     chair: ChairSpec
@@ -194,8 +194,19 @@ class Scenario(_Model):
         return next((f for f in self.faults if f.kind == kind and f.active(t_s)), None)
 
     def with_seed(self, seed: int) -> Scenario:
-        """The same scenario with another seed."""
-        return self.model_copy(update={"seed": seed})
+        """The same scenario with another seed (validated)."""
+        return self.changed(seed=seed)
+
+    def changed(self, **fields: Any) -> Scenario:
+        """The same scenario with some fields replaced, validated like the file was.
+
+        Raises:
+            ScenarioError: a replaced value is invalid.
+        """
+        try:
+            return Scenario.model_validate({**self.model_dump(), **fields})
+        except ValidationError as err:
+            raise ScenarioError(f"{self.name}: invalid override: {_describe(err)}") from err
 
 
 def _describe(err: ValidationError) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from edge.nav.path_follower import PathFollower
 from edge.nav.route_planner import Route
 from edge.stack import SensorMessage
@@ -16,9 +18,25 @@ class ScriptedDriver:
     Odometry's frame is the map frame shifted to the chair's start pose.
     """
 
-    def __init__(self, route: Route, start: Pose2D) -> None:
-        points = [(start.x, start.y)] + [(w.x, w.y) for w in route.waypoints[1:]]
-        limits = list(route.speed_limits) if len(route.waypoints) > 1 else []
+    def __init__(
+        self, route: Route, start: Pose2D, goal: tuple[float, float] | None = None
+    ) -> None:
+        """Follow ``route`` from ``start``; end at ``goal`` when it is a pose off the graph.
+
+        The route begins at the waypoint nearest the start: the chair goes there first unless
+        it already stands on it, so it joins the graph where a lane allows.
+        """
+        points = [(start.x, start.y)]
+        limits: list[float] = []
+        first = route.waypoints[0]
+        if math.hypot(first.x - start.x, first.y - start.y) > 0.3:
+            points.append((first.x, first.y))
+            limits.append(0.5)
+        points += [(w.x, w.y) for w in route.waypoints[1:]]
+        limits += list(route.speed_limits)
+        if goal is not None and math.dist(points[-1], goal) > 0.05:
+            points.append(goal)
+            limits.append(0.5)
         if len(points) < 2:
             points.append(points[0])
             limits = [0.0]

@@ -164,6 +164,27 @@ def test_limits_do_not_change_while_the_chair_moves(
     assert node.get_parameter("firmware.limits.max_linear_mps").value == pytest.approx(1.1)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("firmware.drive_refresh_hz", 6.0, "drive_refresh_hz"),
+        ("firmware.baud", "fast", "firmware.baud"),
+        ("firmware.limits.max_linear_mps", 50.0, "max_linear_mps"),
+    ],
+)
+def test_invalid_parameters_at_start_are_refused_with_their_name(
+    graph: Graph, sim: McuSimulator, name: str, value: object, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        FirmwareBridgeNode(
+            context=graph.context,
+            parameter_overrides=[
+                Parameter("firmware.port", value=sim.device_path),
+                Parameter(name, value=value),
+            ],
+        )
+
+
 def test_invalid_parameters_at_start_are_refused(graph: Graph, sim: McuSimulator) -> None:
     with pytest.raises(ConfigError, match="drive_refresh_hz"):
         FirmwareBridgeNode(

@@ -192,3 +192,39 @@ def test_the_writer_refuses_to_overwrite(tmp_path: Path) -> None:
     (tmp_path / "bag").mkdir()
     with pytest.raises(BagError, match="already exists"), BagWriter(tmp_path / "bag"):
         pass
+
+
+def test_imu_pitch_follows_rep_103_with_nose_up_positive_in_tilt() -> None:
+    from edge.rosbag.conversions import from_imu, to_imu  # noqa: PLC0415
+
+    message = to_imu(typestore(), Tilt(0, 0.0, math.radians(5.0)))
+    q = message.orientation
+    # The chair's forward axis, rotated by the orientation, points up for a nose-up tilt.
+    forward_z = 2 * (q.x * q.z - q.w * q.y)
+    assert forward_z > 0
+    assert math.degrees(from_imu(message).pitch_rad) == pytest.approx(5.0)
+
+
+def test_a_damaged_bag_gives_bag_errors_or_read_issues_never_anything_else(tmp_path: Path) -> None:
+    record(tmp_path / "bag", "mcap")
+    data_file = next((tmp_path / "bag").glob("*.mcap"))
+    original = data_file.read_bytes()
+    rng = np.random.default_rng(0)
+    outcomes: list[str] = []
+    errors: list[str] = []
+    for trial in range(20):
+        # A recording cut short, with bytes flipped before the cut.
+        cut = int(rng.integers(len(original) // 20, len(original)))
+        damaged = bytearray(original[:cut])
+        for position in rng.integers(0, cut, 5 + trial):
+            damaged[position] ^= 0xFF
+        data_file.write_bytes(bytes(damaged))
+        try:
+            with BagReader(tmp_path / "bag") as reader:
+                list(reader.messages())
+            outcomes.append("issues" if reader.issues else "clean")
+        except BagError as err:
+            outcomes.append("error")
+            errors.append(str(err))
+    assert {"issues", "error"} & set(outcomes)
+    assert all(str(tmp_path / "bag") in message for message in errors)

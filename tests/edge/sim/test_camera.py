@@ -113,3 +113,14 @@ def test_intrinsics_follow_the_field_of_view() -> None:
     assert (k.width, k.height) == (320, 240)
     assert k.fx == pytest.approx(160.0)  # 90 degrees across 320 pixels
     assert (k.cx, k.cy) == (159.5, 119.5)
+
+
+def test_left_in_the_world_is_left_in_the_image(hall: OccupancyMap) -> None:
+    cam = camera(hall)
+    left = Circle(1, ObjectClass.PERSON, 8.0, 6.5, 0.25)  # +y is the chair's left
+    right = Circle(2, ObjectClass.PERSON, 8.0, 3.5, 0.25)
+    _, truth = cam.render(0, Pose2D(4.0, 5.0, 0.0), [left, right])
+    by_id = {t.id: t for t in truth}
+    centre = cam.spec.intrinsics.cx
+    assert (by_id[1].box[0] + by_id[1].box[2]) / 2 < centre
+    assert (by_id[2].box[0] + by_id[2].box[2]) / 2 > centre

@@ -193,3 +193,27 @@ def test_a_frozen_camera_repeats_its_last_image_under_new_stamps() -> None:
     assert len({f.stamp_ns for f in frozen}) == len(frozen)
     after = [f for f in frames if f.stamp_ns / 1e9 > 2.1]
     assert not np.array_equal(after[-1].image, frozen[0].image)
+
+
+def test_a_goal_given_as_a_pose_is_driven_to() -> None:
+    sc = scenario(chair={"start": "lobby-a", "goal": {"x": 30.0, "y": 10.5}}, duration_s=60)
+    result = SimRunner(sc).run()
+    assert result.reached_goal
+    assert math.dist((result.final_pose.x, result.final_pose.y), (30.0, 10.5)) < 0.3
+
+
+def test_a_lidar_rate_off_the_10_ms_grid_still_scans_at_its_rate() -> None:
+    from edge.sim.lidar import LidarSpec  # noqa: PLC0415 - only this test varies the spec
+
+    sc = scenario(chair={"start": {"x": 20.0, "y": 10.2, "yaw": 0.0}}, duration_s=3)
+    runner = SimRunner(sc, lidar=LidarSpec(rate_hz=15.0), stack_factory=lambda *_: Constant(0.0))
+    runner.run()
+    assert len(runner.scans) == pytest.approx(45, abs=2)
+
+
+def test_cli_overrides_are_validated() -> None:
+    sc = scenario(chair={"start": "lobby"})
+    with pytest.raises(ScenarioError, match="duration_s"):
+        sc.changed(duration_s=-5)
+    with pytest.raises(ScenarioError, match="seed"):
+        sc.with_seed(-1)

@@ -25,6 +25,7 @@ from rcl_interfaces.msg import (
 )
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -45,7 +46,15 @@ from chairlink_ros.firmware_conversions import (
 )
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.errors import LinkError
-from firmware_bridge.messages import Ack, ErrorCode, EstopReason, Fault, Odometry, Status
+from firmware_bridge.messages import (
+    Ack,
+    ErrorCode,
+    EstopReason,
+    Fault,
+    Odometry,
+    Status,
+    error_name,
+)
 from firmware_bridge.odometry import OdometryIntegrator
 
 __all__ = ["FirmwareBridgeNode", "main"]
@@ -83,7 +92,12 @@ class FirmwareBridgeNode(Node):
         super().__init__("firmware_bridge", **kwargs)
         self._values: dict[str, Any] = {}
         for spec in parameter_specs():
-            value = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
+            try:
+                value = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
+            except ParameterException as err:
+                raise ConfigError(
+                    f"{self.get_fully_qualified_name()}: parameter {spec.name}: {err}"
+                ) from err
             self._values[spec.name] = value
         config = validate_parameters(self._values)
         if isinstance(config, str):
@@ -112,8 +126,9 @@ class FirmwareBridgeNode(Node):
         cmd_type = TwistStamped if ros.cmd_vel_stamped else Twist
         self.create_subscription(cmd_type, "cmd_vel", self._on_cmd_vel, qos.COMMANDS)
 
-        # Service calls wait for the MCU's ACK (a few ms; 0.5 s at worst). Meanwhile the driver
-        # keeps refreshing the current command on its own thread.
+        # Service calls wait for the MCU's ACK (a few ms; up to 2 s for a re-arm that configures
+        # and retries). Meanwhile the driver keeps refreshing the current command on its own
+        # thread, and times it out with /cmd_vel's timeout.
         self.create_service(Trigger, "estop", self._on_estop)
         self.create_service(Trigger, "clear_estop", self._on_clear_estop)
         self.create_service(Trigger, "rearm", self._on_rearm)
@@ -122,7 +137,10 @@ class FirmwareBridgeNode(Node):
         self.create_timer(1.0 / firmware.drive_refresh_hz, self._check_cmd_vel, clock=steady)
         self.create_timer(1.0 / ros.diagnostics_hz, self._publish_diagnostics, clock=steady)
 
-        self._driver = SerialDriver(firmware, on_frame=self._on_frame)
+        # The driver's own backstop times out with /cmd_vel, so a node stalled in a service
+        # call cannot let a queued command outlive it.
+        backstop = firmware.model_copy(update={"command_timeout_s": ros.cmd_vel_timeout_s})
+        self._driver = SerialDriver(backstop, on_frame=self._on_frame)
         self._driver.start()
         self.get_logger().info(
             f"bridging {firmware.port} at {firmware.baud} baud; /cmd_vel "
@@ -211,7 +229,7 @@ class FirmwareBridgeNode(Node):
             response.message = f"{action} failed: {err}"
         else:
             response.success = ack.error == ErrorCode.OK
-            response.message = f"{action}: {ErrorCode(ack.error).name}"
+            response.message = f"{action}: {error_name(ack.error)}"
         # rclpy binds a severity to each logging call site, so the two levels need two calls.
         if response.success:
             self.get_logger().info(response.message)
@@ -242,7 +260,7 @@ class FirmwareBridgeNode(Node):
             except LinkError as err:
                 return SetParametersResult(successful=False, reason=f"MCU not reachable: {err}")
             if ack.error != ErrorCode.OK:
-                reason = ErrorCode(ack.error).name
+                reason = error_name(ack.error)
                 if ack.error == ErrorCode.BUSY:
                     reason += " (limits change only while the chair stands still)"
                 return SetParametersResult(successful=False, reason=f"MCU refused: {reason}")

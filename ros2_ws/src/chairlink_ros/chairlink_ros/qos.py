@@ -18,7 +18,7 @@ from rclpy.qos import (
 __all__ = ["COMMANDS", "DIAGNOSTICS", "SENSORS", "STATE", "TELEMETRY"]
 
 SENSORS: QoSProfile = qos_profile_sensor_data
-"""Scans, images, odometry: best effort, keep last 5."""
+"""Scans, images, IMU: best effort, keep last 5."""
 
 COMMANDS = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,

@@ -20,6 +20,7 @@ from geometry_msgs.msg import Twist, TwistStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
+from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.publisher import Publisher
@@ -91,26 +92,32 @@ class SimNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("chairlink_sim", **kwargs)
-        scenario_path = self.declare_parameter(
-            "scenario",
-            "",
-            ParameterDescriptor(description="scenario YAML to play", read_only=True),
-        ).value
-        rate = self.declare_parameter(
-            "rate", 1.0, ParameterDescriptor(description="simulated seconds per wall second")
-        ).value
-        stamped = self.declare_parameter(
-            "cmd_vel_stamped", True, ParameterDescriptor(description="/cmd_vel is TwistStamped")
-        ).value
-        timeout_s = self.declare_parameter(
-            "cmd_vel_timeout_s",
-            0.25,
-            ParameterDescriptor(description="zero after this much simulated silence"),
-        ).value
+        try:
+            scenario_path = self.declare_parameter(
+                "scenario",
+                "",
+                ParameterDescriptor(description="scenario YAML to play", read_only=True),
+            ).value
+            rate = self.declare_parameter(
+                "rate", 1.0, ParameterDescriptor(description="simulated seconds per wall second")
+            ).value
+            stamped = self.declare_parameter(
+                "cmd_vel_stamped", True, ParameterDescriptor(description="/cmd_vel is TwistStamped")
+            ).value
+            timeout_s = self.declare_parameter(
+                "cmd_vel_timeout_s",
+                0.25,
+                ParameterDescriptor(description="zero after this much simulated silence"),
+            ).value
+        except ParameterException as err:
+            raise ChairlinkError(f"chairlink_sim: {err}") from err
         if not scenario_path:
             raise ChairlinkError("sim_node needs the 'scenario' parameter: a scenario YAML")
-        if not 0.01 <= rate <= 100.0:
-            raise ChairlinkError(f"rate {rate} outside 0.01..100")
+        # The timer steps at most MAX_STEPS_PER_TICK periods per 10 ms tick.
+        if not 0.01 <= rate <= MAX_STEPS_PER_TICK:
+            raise ChairlinkError(f"rate {rate} outside 0.01..{MAX_STEPS_PER_TICK}")
+        if not 0.01 <= timeout_s <= 5.0:
+            raise ChairlinkError(f"cmd_vel_timeout_s {timeout_s} outside 0.01..5")
         self._rate = float(rate)
         self._stack = CmdVelStack(round(timeout_s * 1e9))
         self._runner = SimRunner(
@@ -150,8 +157,10 @@ class SimNode(Node):
         while self._runner.now_ns < target and steps < MAX_STEPS_PER_TICK:
             if self._runner.step():
                 self._finish()
-                return
+                break
             steps += 1
+        # /clock goes on after the scenario's end, standing still, so nodes under sim time
+        # see a paused clock rather than a dead one.
         self._clock_pub.publish(ClockMsg(clock=stamp(self._runner.now_ns)))
 
     def _finish(self) -> None:
