@@ -82,10 +82,11 @@ class Graph:
         return future.result()
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
+        # The spin thread must be out of every callback before a node is destroyed under it.
+        self.executor.shutdown(timeout_sec=5.0)
+        self._thread.join(timeout=5.0)
         for node in reversed(self._nodes):
             node.destroy_node()
-        self._thread.join(timeout=2.0)
         try_shutdown(context=self.context)
 
 
