@@ -1,0 +1,1 @@
+"""chairlink's ONNX obstacle models and the pipeline that makes them (models/training/)."""

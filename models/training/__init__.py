@@ -1,0 +1,1 @@
+"""The training pipeline: data from seeded simulator scenarios, training, export, evaluation."""
