@@ -35,10 +35,16 @@ def twist(linear: float, angular: float = 0.0) -> TwistStamped:
     return msg
 
 
-def publish_for(publisher: object, message: object, seconds: float) -> None:
+def publish_for(publisher: Publisher, message: object, seconds: float) -> None:
+    """Publish at 20 Hz for a while, once the node's subscription has matched.
+
+    Messages published before DDS discovery matches the two ends are lost, and a slow
+    discovery on a loaded machine would eat into the time the test means to drive.
+    """
+    assert wait_until(lambda: publisher.get_subscription_count() > 0, 5.0), "no subscriber"
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        publisher.publish(message)  # type: ignore[attr-defined]
+        publisher.publish(message)
         time.sleep(PERIOD_S)
 
 

@@ -78,6 +78,7 @@ def test_cmd_vel_drives_the_simulated_chair_and_silence_stops_it(
     cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
     command = TwistStamped()
     command.twist.linear.x = 0.5
+    assert wait_until(lambda: cmd.get_subscription_count() > 0, 5.0)
     end = time.monotonic() + 2.5
     while time.monotonic() < end:
         cmd.publish(command)
