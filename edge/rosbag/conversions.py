@@ -36,8 +36,11 @@ __all__ = [
     "LASER_SCAN",
     "ODOMETRY",
     "PATIENT_VITALS",
+    "POSE_VARIANCE",
     "TWIST",
     "TWIST_STAMPED",
+    "TWIST_VARIANCE",
+    "covariance_diagonal",
     "from_camera_info",
     "from_chair_status",
     "from_image",
@@ -73,6 +76,9 @@ TWIST = "geometry_msgs/msg/Twist"
 # sensor_msgs/BatteryState constants.
 _BATTERY_DISCHARGING, _BATTERY_HEALTH_GOOD, _BATTERY_TECHNOLOGY_UNKNOWN = 2, 1, 0
 
+# Odometry's variances on the diagonal: x, y, z, roll, pitch, yaw. What a wheeled base cannot
+# measure (z, roll, pitch) is marked unknown with a huge variance, as robot_localization expects.
+# The live /odom of firmware_bridge_node uses the same values.
 POSE_VARIANCE = (0.01, 0.01, 1e6, 1e6, 1e6, 0.03)
 TWIST_VARIANCE = (0.002, 1e6, 1e6, 1e6, 1e6, 0.01)
 
@@ -90,7 +96,8 @@ def _nanoseconds(header: Any) -> int:
     return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
-def _diagonal(values: tuple[float, ...]) -> np.ndarray:
+def covariance_diagonal(values: tuple[float, ...]) -> np.ndarray:
+    """A 6 x 6 row-major covariance (36 values) with ``values`` on its diagonal."""
     covariance = np.zeros(36, dtype=np.float64)
     covariance[::7] = values
     return covariance
@@ -143,11 +150,11 @@ def to_odometry(
                     x=0.0, y=0.0, z=math.sin(pose.yaw / 2), w=math.cos(pose.yaw / 2)
                 ),
             ),
-            covariance=_diagonal(POSE_VARIANCE),
+            covariance=covariance_diagonal(POSE_VARIANCE),
         ),
         twist=types["geometry_msgs/msg/TwistWithCovariance"](
             twist=_twist(store, odometry.linear_mps, odometry.angular_radps),
-            covariance=_diagonal(TWIST_VARIANCE),
+            covariance=covariance_diagonal(TWIST_VARIANCE),
         ),
     )
 

@@ -15,6 +15,7 @@ from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import BatteryState
 
+from edge.rosbag.conversions import POSE_VARIANCE, TWIST_VARIANCE, covariance_diagonal
 from firmware_bridge.driver import LinkStats
 from firmware_bridge.messages import Fault, Status, StatusFlag
 from firmware_bridge.odometry import OdometryEstimate
@@ -27,11 +28,6 @@ __all__ = [
     "odometry_message",
     "stamp",
 ]
-
-# Variances on the diagonal: x, y, z, roll, pitch, yaw. What a wheeled base cannot measure
-# (z, roll, pitch) is marked unknown with a huge variance, as robot_localization expects.
-POSE_VARIANCE = (0.01, 0.01, 1e6, 1e6, 1e6, 0.03)
-TWIST_VARIANCE = (0.002, 1e6, 1e6, 1e6, 1e6, 0.01)
 
 
 def stamp(nanoseconds: int) -> Time:
@@ -56,13 +52,6 @@ def command_from_twist(message: Twist | TwistStamped) -> tuple[float, float]:
     return linear, angular
 
 
-def _diagonal(values: tuple[float, ...]) -> list[float]:
-    covariance = [0.0] * 36
-    for i, value in enumerate(values):
-        covariance[i * 7] = value
-    return covariance
-
-
 def odometry_message(
     estimate: OdometryEstimate, time: Time, odom_frame: str, base_frame: str
 ) -> Odometry:
@@ -75,10 +64,10 @@ def odometry_message(
     msg.pose.pose.position.y = estimate.y_m
     msg.pose.pose.orientation.z = math.sin(estimate.theta_rad / 2.0)
     msg.pose.pose.orientation.w = math.cos(estimate.theta_rad / 2.0)
-    msg.pose.covariance = _diagonal(POSE_VARIANCE)
+    msg.pose.covariance = covariance_diagonal(POSE_VARIANCE)
     msg.twist.twist.linear.x = estimate.linear_mps
     msg.twist.twist.angular.z = estimate.angular_radps
-    msg.twist.covariance = _diagonal(TWIST_VARIANCE)
+    msg.twist.covariance = covariance_diagonal(TWIST_VARIANCE)
     return msg
 
 

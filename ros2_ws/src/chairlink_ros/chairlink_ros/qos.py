@@ -20,13 +20,23 @@ __all__ = ["COMMANDS", "DIAGNOSTICS", "SENSORS", "STATE", "TELEMETRY"]
 SENSORS: QoSProfile = qos_profile_sensor_data
 """Scans, images, IMU: best effort, keep last 5."""
 
-COMMANDS = QoSProfile(
+# Commands, telemetry and diagnostics share one profile, named apart so each use says what
+# it is for: reliable, volatile, keep last 10, as the ROS 2 demos do.
+_RELIABLE_10 = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=10,
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.VOLATILE,
 )
+
+COMMANDS = _RELIABLE_10
 """Velocity commands and trip commands: reliable, keep last 10."""
+
+TELEMETRY = _RELIABLE_10
+"""/odom and other derived streams: reliable, so reliable subscribers such as Nav2 match."""
+
+DIAGNOSTICS = _RELIABLE_10
+"""/diagnostics, as diagnostic_updater publishes it."""
 
 STATE = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
@@ -35,19 +45,3 @@ STATE = QoSProfile(
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )
 """Latest-value state (chair status, battery, safety state): a late subscriber gets the last one."""
-
-TELEMETRY = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=10,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
-"""/odom and other derived streams: reliable, so reliable subscribers such as Nav2 match."""
-
-DIAGNOSTICS = QoSProfile(
-    history=HistoryPolicy.KEEP_LAST,
-    depth=10,
-    reliability=ReliabilityPolicy.RELIABLE,
-    durability=DurabilityPolicy.VOLATILE,
-)
-"""/diagnostics, as diagnostic_updater publishes it."""
