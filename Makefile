@@ -11,14 +11,14 @@ ROS_SOURCES := $(shell find ros2_ws/src launch -type f -not -path '*/__pycache__
 # Every command that loads our ROS packages runs with the colcon workspace sourced.
 WITH_ROS := source ros2_ws/install/setup.sh &&
 
-.PHONY: all venv debs ros test lint bench demo clean
+.PHONY: all venv debs ros test lint bench models demo clean
 
 all: test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,train]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -52,6 +52,10 @@ lint: venv ros
 
 bench: venv ros
 	$(WITH_ROS) $(BIN)/python -m bench
+
+# Data, training, ONNX export and check, evaluation and model cards, into models/ (~25 min).
+models: venv
+	$(BIN)/python -m models.training
 
 demo: venv debs
 	bash scripts/demo

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import firmware, ros, sim
+from bench import firmware, models, ros, sim
 from bench.figures import Figure, report
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -22,6 +22,10 @@ def main() -> int:
         ros.cmd_to_serial_p99_ms(),
         sim.scans_per_s(),
         sim.realtime_factor(),
+        models.detector_p99_ms(),
+        models.segmenter_p99_ms(),
+        models.detector_map50(),
+        models.person_recall_5m(),
     ]
     return 0 if report(figures, RESULTS) else 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ChairlinkError", "ConfigError", "SiteError"]
+__all__ = ["ChairlinkError", "ConfigError", "ModelError", "SiteError"]
 
 
 class ChairlinkError(Exception):
@@ -15,3 +15,7 @@ class ConfigError(ChairlinkError):
 
 class SiteError(ChairlinkError):
     """A site (map and nav graph) is missing or malformed; the message names file and problem."""
+
+
+class ModelError(ChairlinkError):
+    """A model or its description is missing, corrupt, or disagrees with the other."""

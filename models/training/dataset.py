@@ -9,14 +9,19 @@ from its seeds alone. Everything here is simulated, and the model cards say so.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from chairlink.site import Site, WaypointKind, stock_site
+from edge.nav.route_planner import plan_route
+from edge.sim.camera import CameraSpec, ObjectTruth
+from edge.sim.lidar import LidarSpec
 from edge.sim.runner import SimRunner
 from edge.sim.scenario import Scenario
 from edge.sim.shapes import ObjectClass
@@ -28,7 +33,12 @@ __all__ = [
     "CameraSample",
     "ScanSample",
     "beam_labels",
+    "build_split",
+    "camera_sample",
+    "load_split",
+    "read_shard",
     "samples",
+    "stock_scan",
     "training_scenario",
     "write_shard",
 ]
@@ -47,8 +57,13 @@ _DETECTOR_INDEX = {
     ObjectClass.POLE: 4,
     ObjectClass.OTHER: 5,
 }
+DATA_VERSION = 2
+"""Bumped whenever what a seed produces changes, so that cached shards are remade."""
 MIN_VISIBLE = 0.25
-"""Objects less visible than this are not labelled: nobody could tell what they are."""
+"""Objects less visible than this are marked difficult: nobody could tell what they are."""
+MIN_BOX_HEIGHT_PX = 8
+MIN_BOX_WIDTH_PX = 4
+"""Boxes smaller than this are marked difficult, as PASCAL VOC marks its hardest objects."""
 
 # (class, length, width, z_min, z_max); circles have width 0 and length as diameter.
 _OBJECTS = [
@@ -63,13 +78,18 @@ _OBJECTS = [
 
 @dataclass(frozen=True, eq=False)
 class CameraSample:
-    """A frame and its boxes (u0, v0, u1, v1, pixels) and detector class indices."""
+    """A frame and its objects: boxes (u0, v0, u1, v1, pixels, inclusive) and class indices.
+
+    A difficult object (mostly hidden, or a few pixels across) is neither required of a
+    detector nor held against it: evaluation ignores it and training does not penalise it.
+    """
 
     image: NDArray[np.uint8]
     boxes: NDArray[np.float32]
     classes: NDArray[np.int64]
     ranges: NDArray[np.float32]
     visible: NDArray[np.float32]
+    difficult: NDArray[np.bool_]
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,6 +98,12 @@ class ScanSample:
 
     ranges: NDArray[np.float32]
     labels: NDArray[np.int64]
+
+
+def stock_scan(ranges: NDArray[np.float32]) -> Scan:
+    """A scan of the stock lidar with these ranges."""
+    spec = LidarSpec()
+    return Scan(0, spec.angle_min, spec.angle_increment, spec.range_min, spec.range_max, ranges)
 
 
 def beam_labels(classes: NDArray[np.int8]) -> NDArray[np.int64]:
@@ -89,19 +115,24 @@ def beam_labels(classes: NDArray[np.int8]) -> NDArray[np.int64]:
 
 
 def training_scenario(site: Site, seed: int, duration_s: float = 40.0) -> Scenario:
-    """A seeded scenario: a route between two rooms among people and scattered objects."""
+    """A seeded scenario: a route between two rooms among people and objects parked beside it.
+
+    Objects stand along the route's legs, off its centre line, as beds and carts wait along a
+    corridor's walls, so the camera passes them at every range.
+    """
     rng = np.random.default_rng(seed)
     rooms = [w.name for w in site.graph.of_kind(WaypointKind.ROOM)]
-    corridors = [
-        w for w in site.graph.spec.waypoints if w.kind in (WaypointKind.DOOR, WaypointKind.CORRIDOR)
-    ]
-    start, goal = rng.choice(rooms, size=2, replace=False)
+    start, goal = (str(name) for name in rng.choice(rooms, size=2, replace=False))
+    legs = list(pairwise(plan_route(site.graph, start, goal).waypoints))
     objects = []
-    for _ in range(int(rng.integers(4, 10))):
+    for _ in range(int(rng.integers(8, 16))):
         cls, length, width, z_min, z_max = _OBJECTS[int(rng.integers(len(_OBJECTS)))]
-        anchor = corridors[int(rng.integers(len(corridors)))]
-        x = anchor.x + float(rng.uniform(-2.5, 2.5))
-        y = anchor.y + float(rng.uniform(-0.9, 0.9))
+        a, b = legs[int(rng.integers(len(legs)))]
+        along = float(rng.uniform(0.0, 1.0))
+        heading = math.atan2(b.y - a.y, b.x - a.x)
+        side = float(rng.choice([-1.0, 1.0])) * float(rng.uniform(0.6, 1.2))
+        x = a.x + along * (b.x - a.x) - side * math.sin(heading)
+        y = a.y + along * (b.y - a.y) + side * math.cos(heading)
         if not site.map.is_free(x, y):
             continue
         shape: dict[str, object] = {"cls": cls, "x": x, "y": y, "z_min": z_min, "z_max": z_max}
@@ -117,42 +148,53 @@ def training_scenario(site: Site, seed: int, duration_s: float = 40.0) -> Scenar
             "name": f"train-{seed}",
             "seed": seed,
             "duration_s": duration_s,
-            "chair": {"start": str(start), "goal": str(goal)},
+            "chair": {"start": start, "goal": goal},
             "random_people": int(rng.integers(8, 20)),
             "objects": objects,
         }
     )
 
 
+def camera_sample(image: NDArray[np.uint8], truth: list[ObjectTruth]) -> CameraSample:
+    """A frame labelled from the simulator's ground truth of the objects in it."""
+    boxes = np.array([t.box for t in truth], dtype=np.float32).reshape(-1, 4)
+    visible = np.array([t.visible_fraction for t in truth], dtype=np.float32)
+    heights = boxes[:, 3] - boxes[:, 1] + 1
+    widths = boxes[:, 2] - boxes[:, 0] + 1
+    return CameraSample(
+        image,
+        boxes,
+        np.array([_DETECTOR_INDEX[t.cls] for t in truth], dtype=np.int64),
+        np.array([t.range_m for t in truth], dtype=np.float32),
+        visible,
+        (visible < MIN_VISIBLE) | (heights < MIN_BOX_HEIGHT_PX) | (widths < MIN_BOX_WIDTH_PX),
+    )
+
+
 def samples(
-    seed: int, *, frame_every: int = 3, scan_every: int = 2, duration_s: float = 40.0
+    seed: int, *, frame_hz: float = 5.0, scan_hz: float = 5.0, duration_s: float = 40.0
 ) -> Iterator[CameraSample | ScanSample]:
-    """Labelled samples of one seeded training scenario, in time order."""
+    """Labelled samples of one seeded training scenario, in time order.
+
+    The camera and lidar run at ``frame_hz`` and ``scan_hz`` rather than their stock 15 and
+    10 Hz: neighbouring frames are near copies, and rendering only the kept ones makes a data
+    set several times faster.
+    """
     site = stock_site()
-    runner = SimRunner(training_scenario(site, seed, duration_s))
+    runner = SimRunner(
+        training_scenario(site, seed, duration_s),
+        camera=CameraSpec(rate_hz=frame_hz),
+        lidar=LidarSpec(rate_hz=scan_hz),
+    )
     pending: list[CameraSample | ScanSample] = []
-    counts = {"frame": 0, "scan": 0}
 
     def collect(topic: str, value: object) -> None:
         if isinstance(value, CameraFrame):
-            counts["frame"] += 1
-            if counts["frame"] % frame_every == 0:
-                truth = runner.frame_truths[-1][1]
-                kept = [t for t in truth if t.visible_fraction >= MIN_VISIBLE]
-                pending.append(
-                    CameraSample(
-                        value.image,
-                        np.array([t.box for t in kept], dtype=np.float32).reshape(-1, 4),
-                        np.array([_DETECTOR_INDEX[t.cls] for t in kept], dtype=np.int64),
-                        np.array([t.range_m for t in kept], dtype=np.float32),
-                        np.array([t.visible_fraction for t in kept], dtype=np.float32),
-                    )
-                )
+            truth = [t for t in runner.frame_truths[-1][1] if t.visible_fraction > 0.0]
+            pending.append(camera_sample(value.image, truth))
         elif isinstance(value, Scan):
-            counts["scan"] += 1
-            if counts["scan"] % scan_every == 0:
-                _, beams = runner.scans[-1]
-                pending.append(ScanSample(value.ranges.copy(), beam_labels(beams.classes)))
+            _, beams = runner.scans[-1]
+            pending.append(ScanSample(value.ranges.copy(), beam_labels(beams.classes)))
 
     runner.start(on_message=collect)
     while not runner.step():
@@ -161,31 +203,96 @@ def samples(
     yield from pending
 
 
-def write_shard(path: str | Path, items: list[CameraSample | ScanSample]) -> Path:
+def write_shard(path: str | Path, items: Iterable[CameraSample | ScanSample]) -> Path:
     """Write samples as one compressed .npz shard: frames and scans in stacked arrays."""
     frames = [s for s in items if isinstance(s, CameraSample)]
     scans = [s for s in items if isinstance(s, ScanSample)]
-    offsets = np.cumsum([0, *(len(f.classes) for f in frames)])
     path = Path(path)
     np.savez_compressed(
         path,
-        images=np.stack([f.image for f in frames])
-        if frames
-        else np.zeros((0, 240, 320, 3), np.uint8),
-        boxes=np.concatenate([f.boxes for f in frames]) if frames else np.zeros((0, 4), np.float32),
-        box_classes=np.concatenate([f.classes for f in frames])
-        if frames
-        else np.zeros(0, np.int64),
-        box_ranges=np.concatenate([f.ranges for f in frames])
-        if frames
-        else np.zeros(0, np.float32),
-        box_visible=np.concatenate([f.visible for f in frames])
-        if frames
-        else np.zeros(0, np.float32),
-        box_offsets=offsets,
-        scan_ranges=np.stack([s.ranges for s in scans])
-        if scans
-        else np.zeros((0, 720), np.float32),
-        scan_labels=np.stack([s.labels for s in scans]) if scans else np.zeros((0, 720), np.int64),
+        images=np.array([f.image for f in frames], np.uint8).reshape(-1, 240, 320, 3),
+        boxes=np.concatenate([f.boxes for f in frames] or [np.zeros((0, 4), np.float32)]),
+        box_classes=np.concatenate([f.classes for f in frames] or [np.zeros(0, np.int64)]),
+        box_ranges=np.concatenate([f.ranges for f in frames] or [np.zeros(0, np.float32)]),
+        box_visible=np.concatenate([f.visible for f in frames] or [np.zeros(0, np.float32)]),
+        box_difficult=np.concatenate([f.difficult for f in frames] or [np.zeros(0, np.bool_)]),
+        box_offsets=np.cumsum([0, *(len(f.classes) for f in frames)]),
+        scan_ranges=np.array([s.ranges for s in scans], np.float32).reshape(-1, 720),
+        scan_labels=np.array([s.labels for s in scans], np.int64).reshape(-1, 720),
     )
     return path
+
+
+def read_shard(path: str | Path) -> tuple[list[CameraSample], list[ScanSample]]:
+    """The frames and scans of a shard that :func:`write_shard` wrote."""
+    with np.load(Path(path)) as shard:
+        offsets = shard["box_offsets"]
+        per_box = [
+            shard[key]
+            for key in ("boxes", "box_classes", "box_ranges", "box_visible", "box_difficult")
+        ]
+        frames = [
+            CameraSample(image, *(column[a:b] for column in per_box))
+            for image, a, b in zip(shard["images"], offsets[:-1], offsets[1:], strict=True)
+        ]
+        scans = [
+            ScanSample(r, labels)
+            for r, labels in zip(shard["scan_ranges"], shard["scan_labels"], strict=True)
+        ]
+    return frames, scans
+
+
+def _write_seed(job: tuple[Path, int, float, float, float]) -> Path:
+    path, seed, frame_hz, scan_hz, duration_s = job
+    items = samples(seed, frame_hz=frame_hz, scan_hz=scan_hz, duration_s=duration_s)
+    return write_shard(path, list(items))
+
+
+def build_split(
+    directory: str | Path,
+    seeds: Sequence[int],
+    *,
+    frame_hz: float = 2.5,
+    scan_hz: float = 5.0,
+    duration_s: float = 40.0,
+    workers: int = 2,
+) -> list[Path]:
+    """One shard per seed in ``directory``, made in ``workers`` processes.
+
+    A shard already there is kept: its name carries everything it was made from, and the
+    simulator is deterministic, so it would come out the same.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    jobs = [
+        (
+            directory
+            / f"v{DATA_VERSION}-seed{seed}-f{frame_hz:g}-s{scan_hz:g}-d{duration_s:g}.npz",
+            seed,
+            frame_hz,
+            scan_hz,
+            duration_s,
+        )
+        for seed in seeds
+    ]
+    missing = [job for job in jobs if not job[0].exists()]
+    if workers > 1 and len(missing) > 1:
+        # spawn, not fork: the numba kernels and any torch threads do not survive a fork.
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for _ in pool.imap_unordered(_write_seed, missing):
+                pass
+    else:
+        for job in missing:
+            _write_seed(job)
+    return [job[0] for job in jobs]
+
+
+def load_split(paths: Iterable[Path]) -> tuple[list[CameraSample], list[ScanSample]]:
+    """All frames and scans of some shards, in order."""
+    frames: list[CameraSample] = []
+    scans: list[ScanSample] = []
+    for path in paths:
+        more_frames, more_scans = read_shard(path)
+        frames += more_frames
+        scans += more_scans
+    return frames, scans

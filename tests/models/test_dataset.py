@@ -12,6 +12,7 @@ from models.training.dataset import (
     CameraSample,
     ScanSample,
     beam_labels,
+    read_shard,
     samples,
     training_scenario,
     write_shard,
@@ -60,7 +61,11 @@ def test_boxes_lie_in_the_image_and_scans_are_stock_sized() -> None:
     assert (boxes[:, 3] < 240).all()
     assert (boxes[:, 2] >= boxes[:, 0]).all()
     assert all(s.ranges.shape == (720,) and s.labels.shape == (720,) for s in scans)
-    assert (np.concatenate([f.visible for f in frames]) >= 0.25).all()
+    visible = np.concatenate([f.visible for f in frames])
+    difficult = np.concatenate([f.difficult for f in frames])
+    assert (visible > 0).all()
+    assert difficult[visible < 0.25].all()
+    assert not difficult.all()
 
 
 def test_scenarios_differ_by_seed_and_keep_objects_off_walls() -> None:
@@ -75,9 +80,15 @@ def test_scenarios_differ_by_seed_and_keep_objects_off_walls() -> None:
 
 def test_a_shard_round_trips(tmp_path: Path) -> None:
     items = list(samples(3, duration_s=3))
-    path = write_shard(tmp_path / "shard.npz", items)
-    with np.load(path) as shard:
-        frames = [s for s in items if isinstance(s, CameraSample)]
-        assert shard["images"].shape[0] == len(frames)
-        assert shard["box_offsets"][-1] == len(shard["boxes"])
-        assert shard["scan_labels"].shape == (sum(isinstance(s, ScanSample) for s in items), 720)
+    frames, scans = read_shard(write_shard(tmp_path / "shard.npz", items))
+    assert len(frames) == sum(isinstance(s, CameraSample) for s in items) > 0
+    assert len(scans) == sum(isinstance(s, ScanSample) for s in items) > 0
+    originals = [s for s in items if isinstance(s, CameraSample)]
+    for read, original in zip(frames, originals, strict=True):
+        np.testing.assert_array_equal(read.image, original.image)
+        np.testing.assert_array_equal(read.boxes, original.boxes)
+        np.testing.assert_array_equal(read.difficult, original.difficult)
+
+
+def test_an_empty_shard_round_trips(tmp_path: Path) -> None:
+    assert read_shard(write_shard(tmp_path / "empty.npz", [])) == ([], [])
