@@ -64,8 +64,8 @@ class DetectionTally:
     labels: list[int] = field(default_factory=list)
     hits: list[bool] = field(default_factory=list)
     positives: NDArray[np.int64] = field(init=False)
-    near_people: int = 0
-    near_people_found: int = 0
+    near_scores: list[float] = field(default_factory=list)
+    """Per near, half-visible person: the score of the detection that found them, 0 if none."""
 
     def __post_init__(self) -> None:
         self.positives = np.zeros(self.classes, dtype=np.int64)
@@ -79,12 +79,11 @@ class DetectionTally:
         *,
         person: int = 0,
         near_m: float = 5.0,
-        near_score: float = 0.0,
     ) -> None:
         """Match one frame's detections to its truth.
 
         People within ``near_m`` and at least half visible count towards the near-person
-        recall, found when a person detection scoring ``near_score`` or more matches them.
+        recall, found at the score of the person detection that matched them.
         """
         boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
         order = np.argsort(-np.asarray(scores), kind="stable")
@@ -96,7 +95,7 @@ class DetectionTally:
             & (truth.visible >= 0.5)
             & ~truth.difficult
         )
-        found = np.zeros(len(truth.boxes), dtype=np.bool_)
+        found = np.zeros(len(truth.boxes), dtype=np.float64)
         np.add.at(self.positives, truth.classes[~truth.difficult], 1)
         for i in order:
             same = truth.classes == classes[i]
@@ -107,15 +106,14 @@ class DetectionTally:
                     continue
                 hit = not taken[j]
                 taken[j] = True
-                if hit and classes[i] == person and scores[i] >= near_score:
-                    found[j] = True
+                if hit and classes[i] == person:
+                    found[j] = scores[i]
             else:
                 hit = False
             self.scores.append(float(scores[i]))
             self.labels.append(int(classes[i]))
             self.hits.append(hit)
-        self.near_people += int(near.sum())
-        self.near_people_found += int((near & found).sum())
+        self.near_scores += found[near].tolist()
 
     def curve(
         self, cls: int
@@ -154,9 +152,16 @@ class DetectionTally:
             return 1.0, 0.0
         return float(precision[kept - 1]), float(recall[kept - 1])
 
-    def near_person_recall(self) -> float:
-        """Share of near, half-visible people that were found."""
-        return self.near_people_found / self.near_people if self.near_people else 0.0
+    @property
+    def near_people(self) -> int:
+        """How many near, half-visible people the frames held."""
+        return len(self.near_scores)
+
+    def near_person_recall(self, threshold: float) -> float:
+        """Share of near, half-visible people found by a detection scoring ``threshold`` or more."""
+        if not self.near_scores:
+            return 0.0
+        return float(np.mean(np.asarray(self.near_scores) >= threshold))
 
 
 def segmentation_iou(

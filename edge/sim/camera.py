@@ -8,7 +8,9 @@ distance, the floor is tiled in world coordinates, people wear seeded colours, a
 gets a lighting gain and pixel noise.
 
 Every frame comes with its ground truth: per object in view, its bounding box, class, range and
-visible fraction (visible pixels over the pixels it would cover unoccluded).
+visible fraction: visible pixels over the pixels it would cover unoccluded on a sensor without
+edges, so that a person cut off by the frame (the torso of someone a step in front of the
+lens) counts as mostly hidden, as KITTI counts truncation.
 """
 
 from __future__ import annotations
@@ -189,7 +191,7 @@ class CameraSimulator:
         if columns.size == 0:
             return None
         along = ranges[columns] * self._cos[columns]
-        visible, covered, u0, v0, u1, v1 = paint_solid(
+        visible, covered, u0, v0, u1, v1, unclipped = paint_solid(
             canvas.image,
             canvas.depth,
             canvas.ids,
@@ -206,13 +208,45 @@ class CameraSimulator:
         if covered == 0:
             return None
         distance = math.hypot(shape.x - camera.x, shape.y - camera.y)
+        whole = float(max(unclipped, covered))
+        touches_edge = columns[0] == 0 or columns[-1] == self.spec.width - 1
+        if touches_edge:
+            whole += self._columns_outside(camera, shape) * whole / columns.size
         return ObjectTruth(
             shape.id,
             shape.cls,
             (int(u0), int(v0), int(u1), int(v1)),
             distance,
-            int(visible) / int(covered),
+            int(visible) / whole,
         )
+
+    def _columns_outside(self, camera: Pose2D, shape: Shape) -> float:
+        """How many pixel columns of the shape's silhouette fall left or right of the frame.
+
+        From the bearings of its outline (a circle's tangents, a box's corners), each held
+        within 80 degrees of the axis, where a pinhole's columns run off to infinity.
+        """
+        dx, dy = shape.x - camera.x, shape.y - camera.y
+        if isinstance(shape, Circle):
+            distance = math.hypot(dx, dy)
+            if distance <= shape.radius:
+                return 0.0
+            centre = math.atan2(dy, dx) - camera.yaw
+            spread = math.asin(shape.radius / distance)
+            bearings = [centre - spread, centre + spread]
+        else:
+            c, s = math.cos(shape.yaw), math.sin(shape.yaw)
+            bearings = [
+                math.atan2(dy + a * s + b * c, dx + a * c - b * s) - camera.yaw
+                for a in (-shape.length / 2, shape.length / 2)
+                for b in (-shape.width / 2, shape.width / 2)
+            ]
+        limit = math.radians(80)
+        wrapped = [max(-limit, min(limit, math.atan2(math.sin(b), math.cos(b)))) for b in bearings]
+        k = self._k
+        left = k.cx - k.fx * math.tan(max(wrapped))
+        right = k.cx - k.fx * math.tan(min(wrapped))
+        return max(0.0, -left) + max(0.0, right - (self.spec.width - 1))
 
 
 def _tall(shape: Shape) -> Shape:

@@ -92,12 +92,14 @@ def paint_solid(  # noqa: PLR0917
     """Paint an upright solid over its height band where it is nearer than what is there.
 
     ``bands`` rows are the colours below 0.85 m, below 1.45 m, and above (the same three for a
-    one-coloured object). Returns [visible pixels, covered pixels, u0, v0, u1, v1] where the box
-    bounds the visible pixels, or the covered ones when none is visible.
+    one-coloured object). Returns [visible pixels, covered pixels, u0, v0, u1, v1, unclipped
+    pixels] where the box bounds the visible pixels, or the covered ones when none is visible,
+    and the unclipped count is what the columns would cover on a sensor with no top or bottom.
     """
     height = depth.shape[0]
     visible = 0
     covered = 0
+    unclipped = 0
     vis_box = np.array([1 << 30, 1 << 30, -1, -1])
     all_box = np.array([1 << 30, 1 << 30, -1, -1])
     for i in range(columns.shape[0]):
@@ -105,6 +107,7 @@ def paint_solid(  # noqa: PLR0917
         d = along[i]
         top = cy - fy * (z_max - camera_height) / d
         bottom = cy - fy * (z_min - camera_height) / d
+        unclipped += max(0, math.floor(bottom) - math.ceil(top) + 1)
         first = max(0, math.ceil(top))
         last = min(height - 1, math.floor(bottom))
         if first > last:
@@ -130,4 +133,4 @@ def paint_solid(  # noqa: PLR0917
             vis_box[1] = min(vis_box[1], v)
             vis_box[3] = max(vis_box[3], v)
     box = vis_box if visible > 0 else all_box
-    return np.array([visible, covered, box[0], box[1], box[2], box[3]])
+    return np.array([visible, covered, box[0], box[1], box[2], box[3], unclipped])

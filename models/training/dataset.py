@@ -57,7 +57,7 @@ _DETECTOR_INDEX = {
     ObjectClass.POLE: 4,
     ObjectClass.OTHER: 5,
 }
-DATA_VERSION = 2
+DATA_VERSION = 3
 """Bumped whenever what a seed produces changes, so that cached shards are remade."""
 MIN_VISIBLE = 0.25
 """Objects less visible than this are marked difficult: nobody could tell what they are."""

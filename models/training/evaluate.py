@@ -14,12 +14,14 @@ from models.training.dataset import CameraSample, ScanSample, stock_scan
 
 __all__ = [
     "DetectorMetrics",
-    "best_threshold",
+    "choose_threshold",
     "detector_metrics",
     "segmenter_iou",
     "tally_detections",
 ]
 
+NEAR_RECALL = 0.95
+"""Near-person recall the shipped threshold must reach on the validation seeds."""
 FLOOR_THRESHOLD = 0.05
 """Detections below this score are not kept for the precision-recall curves."""
 
@@ -31,9 +33,7 @@ def frame_truth(frame: CameraSample) -> FrameTruth:
     )
 
 
-def tally_detections(
-    detector: Detector, frames: Sequence[CameraSample], near_score: float
-) -> DetectionTally:
+def tally_detections(detector: Detector, frames: Sequence[CameraSample]) -> DetectionTally:
     """Run the detector over frames and match every detection to the truth."""
     tally = DetectionTally(len(detector.classes))
     person = detector.classes.index("person")
@@ -45,14 +45,20 @@ def tally_detections(
             np.array([d.score for d in found]),
             np.array([d.class_id for d in found], dtype=np.int64),
             person=person,
-            near_score=near_score,
         )
     return tally
 
 
-def best_threshold(tally: DetectionTally, candidates: Sequence[float] | None = None) -> float:
-    """The score threshold with the best mean F1 over the classes present."""
-    grid = candidates or [round(t, 2) for t in np.arange(0.1, 0.71, 0.05)]
+def choose_threshold(
+    tally: DetectionTally, near_recall: float = NEAR_RECALL, candidates: Sequence[float] = ()
+) -> float:
+    """The shipped score threshold: safety first, then balance.
+
+    Of the thresholds that find at least ``near_recall`` of the near, half-visible people (or,
+    if none does, as many as any threshold finds), the one with the best mean F1 over the
+    classes present.
+    """
+    grid = list(candidates) or [round(t, 2) for t in np.arange(0.1, 0.71, 0.05)]
 
     def mean_f1(threshold: float) -> float:
         f1 = []
@@ -61,7 +67,8 @@ def best_threshold(tally: DetectionTally, candidates: Sequence[float] | None = N
             f1.append(2 * precision * recall / max(precision + recall, 1e-12))
         return float(np.mean(f1)) if f1 else 0.0
 
-    return max(grid, key=mean_f1)
+    floor = min(near_recall, max(tally.near_person_recall(t) for t in grid))
+    return max((t for t in grid if tally.near_person_recall(t) >= floor), key=mean_f1)
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ def detector_metrics(
     detector: Detector, frames: Sequence[CameraSample], threshold: float
 ) -> DetectorMetrics:
     """mAP@0.5, per-class figures at ``threshold``, and near-person recall."""
-    tally = tally_detections(detector, frames, threshold)
+    tally = tally_detections(detector, frames)
     per_class = {}
     for cls, name in enumerate(detector.classes):
         precision, recall = tally.at_threshold(cls, threshold)
@@ -94,7 +101,7 @@ def detector_metrics(
     return DetectorMetrics(
         tally.map50(),
         per_class,
-        tally.near_person_recall(),
+        tally.near_person_recall(threshold),
         tally.near_people,
         len(frames),
         threshold,

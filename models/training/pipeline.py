@@ -36,7 +36,7 @@ from models.training.dataset import (
 )
 from models.training.detector_training import train_detector
 from models.training.evaluate import (
-    best_threshold,
+    choose_threshold,
     detector_metrics,
     segmenter_iou,
     tally_detections,
@@ -160,7 +160,7 @@ def run(recipe: Recipe, out: Path, data: Path, report: Report = print) -> dict[s
     )
     _write_yaml(out / "detector.yaml", description)
     report("choosing the score threshold on the validation seeds")
-    threshold = best_threshold(tally_detections(Detector(out / "detector.yaml"), val_frames, 0.5))
+    threshold = choose_threshold(tally_detections(Detector(out / "detector.yaml"), val_frames))
     _write_yaml(
         out / "detector.yaml", description.model_copy(update={"score_threshold": threshold})
     )

@@ -26,8 +26,8 @@ class Recipe:
     """Camera frames per simulated second (the stock camera runs at 15)."""
     scan_hz: float = 5.0
     """Scans per simulated second (the stock lidar runs at 10)."""
-    detector_epochs: int = 12
-    segmenter_epochs: int = 4
+    detector_epochs: int = 10
+    segmenter_epochs: int = 5
     seed: int = 0
     """Seed of weight initialisation and batch order."""
     workers: int = 2

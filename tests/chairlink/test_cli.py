@@ -37,6 +37,8 @@ def run(
         ["ros"],
         ["site"],
         ["sim"],
+        ["model"],
+        ["model", "check"],
     ],
 )
 def test_every_noun_and_verb_has_help(args: list[str]) -> None:
@@ -166,3 +168,32 @@ def test_sim_record_writes_a_bag_that_bag_info_summarises(tmp_path: Path) -> Non
     missing = run("bag", "info", str(tmp_path / "nothing"))
     assert missing.returncode == 1
     assert "no such bag" in missing.stderr
+
+
+@pytest.mark.parametrize("name", ["detector", "segmenter"])
+def test_model_check_loads_runs_and_times_the_shipped_models(name: str, tmp_path: Path) -> None:
+    result = run(
+        "model",
+        "check",
+        str(REPO / "models" / f"{name}.yaml"),
+        "--runs",
+        "20",
+        data=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "matches its model" in result.stdout
+    assert "p99 ms" in result.stdout
+    if name == "detector":
+        found = re.search(r"(\d+) detections in (\d+) frames", result.stdout)
+        assert found is not None
+        assert int(found[1]) > 0
+
+
+def test_model_check_names_what_is_wrong_with_a_model(tmp_path: Path) -> None:
+    description = (REPO / "models" / "detector.yaml").read_text(encoding="utf-8")
+    (tmp_path / "d.yaml").write_text(description, encoding="utf-8")
+    (tmp_path / "detector.onnx").write_bytes(b"not a model")
+    result = run("model", "check", str(tmp_path / "d.yaml"), data=tmp_path)
+    assert result.returncode == 1
+    assert "detector.onnx: corrupt or replaced: SHA-256" in result.stderr

@@ -67,10 +67,9 @@ def test_the_detector_finds_near_people_and_scores_on_held_out_frames(
             np.array([d.box for d in found]).reshape(-1, 4),
             np.array([d.score for d in found]),
             np.array([d.class_id for d in found], dtype=np.int64),
-            near_score=threshold,
         )
     assert tally.near_people >= 20
-    assert tally.near_person_recall() >= 0.9
+    assert tally.near_person_recall(threshold) >= 0.9
     assert tally.map50() >= 0.55
     precision, recall = tally.at_threshold(detector.classes.index("person"), threshold)
     assert precision >= 0.8

@@ -124,3 +124,33 @@ def test_left_in_the_world_is_left_in_the_image(hall: OccupancyMap) -> None:
     centre = cam.spec.intrinsics.cx
     assert (by_id[1].box[0] + by_id[1].box[2]) / 2 < centre
     assert (by_id[2].box[0] + by_id[2].box[2]) / 2 > centre
+
+
+def test_a_person_cut_off_by_the_frame_counts_as_mostly_hidden(hall: OccupancyMap) -> None:
+    cam = camera(hall)
+    at = Pose2D(4.0, 5.0, 0.0)
+    # 1 m ahead the feet fall below the frame; 0.5 m ahead only the middle of the body is in it.
+    (one_m,) = cam.render(0, at, [Circle(1, ObjectClass.PERSON, 5.25, 5.0, 0.25, 0.0, 1.7)])[1]
+    (half_m,) = cam.render(0, at, [Circle(1, ObjectClass.PERSON, 4.75, 5.0, 0.25, 0.0, 1.7)])[1]
+    k = cam.spec.intrinsics
+    in_frame_1m = (240 - (k.cy - k.fy * 0.7 / 1.0)) / (k.fy * 1.7 / 1.0)
+    assert one_m.visible_fraction == pytest.approx(in_frame_1m, abs=0.03)
+    assert half_m.visible_fraction < 0.5
+    assert one_m.box[3] == 239
+
+
+def test_a_person_half_out_at_the_side_counts_as_half_hidden(hall: OccupancyMap) -> None:
+    cam = camera(hall)
+    # At 45 degrees to the left, the frame's edge, 5 m away: half of the body is out of view.
+    person = Circle(
+        1,
+        ObjectClass.PERSON,
+        4.0 + 5 * math.cos(math.pi / 4),
+        5.0 + 5 * math.sin(math.pi / 4),
+        0.25,
+        0.0,
+        1.7,
+    )
+    (t,) = cam.render(0, Pose2D(4.0, 5.0, 0.0), [person])[1]
+    assert t.box[0] == 0
+    assert t.visible_fraction == pytest.approx(0.5, abs=0.1)
