@@ -174,6 +174,13 @@ class Vitals:
     pulse_bpm: float
     perfusion: Perfusion
     probe_off: bool
+    """The sensor is disconnected or the finger is out of it."""
+    artifact: bool = False
+    """A doubtful beat: the numbers stand, but may be off."""
+    out_of_track: bool = False
+    """No consecutive good pulses: the device gives no numbers."""
+    stale: bool = False
+    """Nothing valid has come from the device for too long: cable pulled, device off."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,21 +10,18 @@ stands in for udev's /dev/serial/by-id name).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-import os
 import queue
-import select
 import threading
 import time
-import tty
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from chairlink.pseudo_terminal import PseudoTerminal
 from firmware_bridge.fault_injection import FaultInjector, FaultProfile
 from firmware_bridge.framing import DecodeFault, Frame, FrameDecoder, FrameFault, encode_frame
 from firmware_bridge.messages import (
@@ -119,17 +116,13 @@ class McuSimulator:
         self._boot_ns = clock()
         self.plant = plant or Plant(start_ns=self._boot_ns)
         self._byte_ns = 10 * 1_000_000_000 // baud
-        self._link = Path(link) if link is not None else None
+        self._pty = PseudoTerminal(link)
         self._odometry_period_ns = int(1e9 / odometry_hz)
         self._status_period_ns = int(1e9 / status_hz)
         self._tx_faults = FaultInjector(tx_faults or FaultProfile(), seed)
         self._rx_faults = FaultInjector(rx_faults or FaultProfile(), seed + 1)
         self.stats = SimulatorStats()
         self._plant_lock = threading.Lock()
-        self._io_lock = threading.Lock()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._pts_name = ""
         self._want_plugged = True
         self._stop = threading.Event()
         self._tx_queue: queue.PriorityQueue[tuple[int, int, McuMessage | None]] = (
@@ -155,16 +148,16 @@ class McuSimulator:
     @property
     def device_path(self) -> str:
         """The path a host opens: the stable link if one was asked for, else the pty itself."""
-        return str(self._link) if self._link is not None else self._pts_name
+        return self._pty.device_path
 
     @property
     def plugged(self) -> bool:
         """Whether the port currently exists."""
-        return self._master is not None
+        return self._pty.is_open
 
     def start(self) -> None:
         """Open the pty and start the MCU's receive/control and transmit threads."""
-        self._open_pty()
+        self._pty.open()
         self._threads = [
             threading.Thread(target=self._run, name="mcu-sim-rx", daemon=True),
             threading.Thread(target=self._transmit, name="mcu-sim-tx", daemon=True),
@@ -178,7 +171,7 @@ class McuSimulator:
         self._tx_queue.put((_ACK_PRIORITY, -1, None))
         for thread in self._threads:
             thread.join(timeout=2.0)
-        self._close_pty()
+        self._pty.close()
 
     def unplug(self, timeout: float = 1.0) -> None:
         """Make the port vanish, as a USB adapter pulled out; the MCU itself keeps running."""
@@ -228,38 +221,12 @@ class McuSimulator:
                 raise TimeoutError("the simulator did not apply the plug change in time")
             time.sleep(0.002)
 
-    def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        os.set_blocking(master, False)
-        name = os.ttyname(slave)
-        if self._link is not None:
-            tmp = self._link.with_name(self._link.name + ".tmp")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(name)
-            tmp.replace(self._link)
-        with self._io_lock:
-            self._master, self._slave, self._pts_name = master, slave, name
-
-    def _close_pty(self) -> None:
-        with self._io_lock:
-            fds = (self._master, self._slave)
-            self._master = self._slave = None
-        if self._link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._link.unlink()
-        for fd in fds:
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-
     def _apply_plug(self) -> None:
         if self._want_plugged != self.plugged:
             if self._want_plugged:
-                self._open_pty()
+                self._pty.open()
             else:
-                self._close_pty()
+                self._pty.close()
 
     def _sleep_until(self, deadline_ns: int) -> None:
         delay = deadline_ns - self._clock()
@@ -278,24 +245,14 @@ class McuSimulator:
         next_status = next_tick + self._status_period_ns
         while not self._stop.is_set():
             self._apply_plug()
-            fd = self._master
             now = self._clock()
             wake = min(next_tick, arriving[0][0]) if arriving else next_tick
             timeout = max(0.0, (wake - now) / 1e9)
             data = b""
-            if fd is None:
-                time.sleep(timeout)
+            if self._pty.is_open:
+                data = self._pty.read(timeout)
             else:
-                readable, _, _ = select.select([fd], [], [], timeout)
-                if readable:
-                    try:
-                        data = os.read(fd, 4096)
-                    except BlockingIOError:
-                        data = b""
-                    except OSError as err:
-                        _log.warning("read from pty failed: %s (fd %s)", err, fd)
-                        time.sleep(0.005)
-                        data = b""
+                time.sleep(timeout)
             if data:
                 read_ns = self._clock()
                 rx_free_ns = max(read_ns, rx_free_ns) + len(data) * self._byte_ns
@@ -370,16 +327,8 @@ class McuSimulator:
             done = max(self._clock(), wire_free_ns) + len(data) * self._byte_ns
             wire_free_ns = done
             self._sleep_until(done)
-            with self._io_lock:
-                fd = self._master
-                if fd is None:
-                    continue
-                try:
-                    written = os.write(fd, data)
-                except BlockingIOError:
-                    written = 0
-                except OSError as err:
-                    _log.debug("write to pty failed: %s", err)
-                    written = 0
+            if not self._pty.is_open:
+                continue
+            written = self._pty.write(data)
             self.stats.frames_out += 1
             self.stats.bytes_unread += len(data) - written

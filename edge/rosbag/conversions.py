@@ -373,8 +373,9 @@ def to_patient_vitals(store: Typestore, vitals: Vitals, frame_id: str = "base_li
         perfusion=int(vitals.perfusion),
         sensor_disconnected=vitals.probe_off,
         sensor_alarm=vitals.probe_off,
-        artifact=False,
-        out_of_track=False,
+        artifact=vitals.artifact,
+        out_of_track=vitals.out_of_track,
+        stale=vitals.stale,
     )
 
 
@@ -387,6 +388,9 @@ def from_patient_vitals(message: Any) -> Vitals:
         pulse_bpm=float(message.pulse_rate),
         perfusion=Perfusion(int(message.perfusion)),
         probe_off=bool(message.sensor_disconnected or message.sensor_alarm),
+        artifact=bool(message.artifact),
+        out_of_track=bool(message.out_of_track),
+        stale=bool(message.stale),
     )
 
 

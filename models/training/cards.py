@@ -52,9 +52,9 @@ def detector_card(metrics: dict[str, Any]) -> str:
 ## What it is
 A CenterNet-style detector ("Objects as Points", Zhou et al., 2019) trained from scratch: a
 plain convolutional backbone (16-32-64-128 channels, batch norm, ReLU) down to stride 32, a
-top-down merge to stride 8 as in a feature pyramid, and three 1x1 heads. {det["parameters"]:,} parameters,
-{det["bytes"] / 1e6:.2f} MB, ONNX opset {metrics["opset"]}. Source:
-models/training/networks.py.
+top-down merge to stride 8 as in a feature pyramid, and three 1x1 heads.
+{det["parameters"]:,} parameters, {det["bytes"] / 1e6:.2f} MB, ONNX opset {metrics["opset"]}.
+Source: models/training/networks.py.
 
 ## Input
 `image`: float32 (1, 3, 240, 320), RGB, pixel values / 255 (no mean or std). Frames of another

@@ -1,0 +1,3 @@
+"""Telemetry on the chair: the MQTT agent, its outbox, downlink commands, the oximeter reader."""
+
+__all__: list[str] = []

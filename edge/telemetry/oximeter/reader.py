@@ -1,0 +1,208 @@
+"""Reading a pulse oximeter over a serial port (pyserial), with its failures made visible.
+
+``OximeterReader`` owns one thread: it opens the port (reconnecting with capped doubling
+backoff when the cable is pulled), decodes what arrives with the device's protocol and keeps the
+latest reading with its steady-clock stamp. ``vitals()`` turns it into the chair's ``Vitals``:
+NaN numbers when the probe is off, the device is out of track, or nothing valid has arrived for
+``stale_after_s`` (a pulled cable, a dead device), so a silent oximeter never looks like a
+steady patient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import serial
+
+from chairlink.errors import ChairlinkError
+from edge.telemetry.oximeter.protocol import PROTOCOLS, OximeterProtocol, OximeterReading
+from edge.types import Perfusion, Vitals
+
+__all__ = ["OximeterReader", "OximeterStats"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OximeterStats:
+    """A snapshot of the reader's counters."""
+
+    connected: bool
+    readings: int
+    reconnects: int
+    stale: bool
+    last_error: str
+    decoder: dict[str, int]
+
+
+class OximeterReader:
+    """The oximeter on one serial port."""
+
+    def __init__(
+        self,
+        port: str,
+        patient_token: str,
+        *,
+        protocol: str = "nonin-df2",
+        stale_after_s: float = 1.0,
+        reconnect_max_s: float = 2.0,
+        clock: Callable[[], int] = time.monotonic_ns,
+        on_reading: Callable[[int, OximeterReading], None] | None = None,
+    ) -> None:
+        """Set up the reader; ``start()`` opens the port.
+
+        ``on_reading(stamp_ns, reading)`` is called from the reader's thread for every reading.
+
+        Raises:
+            ChairlinkError: the protocol is not one the reader knows.
+        """
+        if protocol not in PROTOCOLS:
+            raise ChairlinkError(
+                f"unknown oximeter protocol {protocol!r}; known: {', '.join(sorted(PROTOCOLS))}"
+            )
+        self.port = port
+        self.patient_token = patient_token
+        self._protocol_type = PROTOCOLS[protocol]
+        self._protocol: OximeterProtocol = self._protocol_type()
+        self._stale_ns = int(stale_after_s * 1e9)
+        self._reconnect_max_s = reconnect_max_s
+        self._clock = clock
+        self._on_reading = on_reading
+        self._lock = threading.Lock()
+        self._latest: tuple[int, OximeterReading] | None = None
+        self._readings = 0
+        self._reconnects = 0
+        self._opened_once = False
+        self._last_error = ""
+        self._serial: serial.Serial | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> OximeterReader:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start the reader's thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="oximeter", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and close the port."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        self._close()
+
+    def latest(self) -> tuple[int, OximeterReading] | None:
+        """The last reading and its steady-clock stamp, however old."""
+        with self._lock:
+            return self._latest
+
+    def vitals(self, stamp_ns: int) -> Vitals:
+        """The patient's vitals now, stamped ``stamp_ns``; NaN where there is no valid number."""
+        now = self._clock()
+        with self._lock:
+            latest = self._latest
+        if latest is None or now - latest[0] > self._stale_ns:
+            return Vitals(
+                stamp_ns,
+                self.patient_token,
+                math.nan,
+                math.nan,
+                Perfusion.UNKNOWN,
+                probe_off=False,
+                stale=True,
+            )
+        _, r = latest
+        return Vitals(
+            stamp_ns,
+            self.patient_token,
+            math.nan if r.spo2_pct is None else float(r.spo2_pct),
+            math.nan if r.pulse_bpm is None else float(r.pulse_bpm),
+            r.perfusion,
+            probe_off=r.probe_off,
+            artifact=r.artifact,
+            out_of_track=r.out_of_track,
+        )
+
+    def stats(self) -> OximeterStats:
+        """The reader's counters and its decoder's."""
+        with self._lock:
+            latest = self._latest
+            readings = self._readings
+        stale = latest is None or self._clock() - latest[0] > self._stale_ns
+        return OximeterStats(
+            connected=self._serial is not None,
+            readings=readings,
+            reconnects=self._reconnects,
+            stale=stale,
+            last_error=self._last_error,
+            decoder=self._protocol.counters(),
+        )
+
+    def _open(self) -> bool:
+        try:
+            port = serial.Serial(self.port, self._protocol_type.baud, timeout=0.05)
+        except (serial.SerialException, OSError, ValueError) as err:
+            self._last_error = str(err)
+            return False
+        if self._opened_once:
+            self._reconnects += 1
+        self._opened_once = True
+        # A fresh decoder: the bytes before the cable came back belong to no packet.
+        self._protocol = self._protocol_type()
+        self._serial = port
+        _log.info("opened oximeter on %s at %d baud", self.port, self._protocol_type.baud)
+        return True
+
+    def _close(self) -> None:
+        port, self._serial = self._serial, None
+        if port is not None:
+            with contextlib.suppress(serial.SerialException, OSError):
+                port.close()
+
+    def _run(self) -> None:
+        backoff = 0.05
+        while not self._stop.is_set():
+            if self._serial is None:
+                if not self._open():
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, self._reconnect_max_s)
+                    continue
+                backoff = 0.05
+            port = self._serial
+            assert port is not None
+            try:
+                data = port.read(max(1, port.in_waiting))
+            except (serial.SerialException, OSError, TypeError) as err:
+                # pyserial raises TypeError when the pty vanishes under a read.
+                self._last_error = f"read failed: {err}"
+                _log.warning("oximeter on %s lost: %s", self.port, err)
+                self._close()
+                continue
+            if not data:
+                continue
+            now = self._clock()
+            for reading in self._protocol.feed(data):
+                with self._lock:
+                    self._latest = (now, reading)
+                    self._readings += 1
+                if self._on_reading is not None:
+                    self._on_reading(now, reading)
