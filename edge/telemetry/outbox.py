@@ -1,0 +1,243 @@
+"""The store-and-forward outbox: every message is on disk, with its sequence number, before it is
+sent, and leaves only when the broker has acknowledged it.
+
+One SQLite file in WAL mode. Sequence numbers are given out per channel from a table in the
+same file, in the same transaction as the message, so they survive restarts and never repeat.
+Events and vitals are committed with ``synchronous=FULL`` (they survive a power cut); vehicle
+samples with ``NORMAL`` (they survive the process being killed, as WAL guarantees).
+
+The outbox is bounded: past ``max_bytes`` it thins vehicle messages, oldest first, replacing
+each dropped run of sequence numbers by one tombstone so that receivers count no false gap. It
+never drops events or vitals; when those alone overflow the bound it says so (``overflowing``)
+and keeps them, and the agent raises a local alarm.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from chairlink.wire.topics import Channel
+
+__all__ = ["Outbox", "OutboxStats", "Pending"]
+
+DURABLE_CHANNELS = frozenset({Channel.EVENT, Channel.PATIENT, Channel.TRIP, Channel.SAFETY})
+"""Channels committed to survive a power cut and never thinned."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sequence (
+    channel TEXT PRIMARY KEY,
+    next_seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS message (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    topic TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    created_ns INTEGER NOT NULL,
+    tombstone INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (channel, seq)
+);
+CREATE INDEX IF NOT EXISTS message_by_channel ON message (channel, seq);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A message waiting for the broker's acknowledgement."""
+
+    id: int
+    channel: Channel
+    seq: int
+    last_seq: int
+    """The last sequence number this message accounts for (> seq for a tombstone)."""
+    topic: str
+    payload: bytes
+    created_ns: int
+    tombstone: bool
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    """How the outbox stands."""
+
+    messages: int
+    bytes: int
+    max_bytes: int
+    thinned_messages: int
+    """Vehicle messages dropped to stay within the bound, since the outbox was opened."""
+    tombstones: int
+    overflowing: bool
+    """Events and vitals alone exceed the bound: kept, and a local alarm is due."""
+
+
+Tombstone = Callable[[int, int], tuple[str, bytes]]
+"""Builds a tombstone's topic and payload from the first and last dropped sequence numbers."""
+
+
+class Outbox:
+    """Messages on their way to the broker, on disk."""
+
+    def __init__(self, path: str | Path, max_bytes: int = 64 * 1024 * 1024) -> None:
+        """Open (or create) the outbox at ``path``, bounded to about ``max_bytes`` of payload."""
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._bytes = int(
+            self._db.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message").fetchone()[0]
+        )
+        self._thinned = 0
+        self._tombstones = 0
+        self._overflowing = False
+
+    def close(self) -> None:
+        """Close the file; everything in it stays."""
+        with self._lock:
+            self._db.close()
+
+    def put(
+        self,
+        channel: Channel,
+        build: Callable[[int], tuple[str, bytes]],
+        created_ns: int,
+        tombstone: Tombstone | None = None,
+    ) -> int:
+        """Give the next sequence number of ``channel`` to ``build(seq) -> (topic, payload)``
+        and store the result, durably for the durable channels. Returns the sequence number.
+
+        ``tombstone`` builds the stand-in for thinned vehicle messages when the bound is hit.
+        """
+        durable = channel in DURABLE_CHANNELS
+        with self._lock:
+            db = self._db
+            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT next_seq FROM sequence WHERE channel = ?", (channel.value,)
+                ).fetchone()
+                seq = int(row[0]) if row else 0
+                topic, payload = build(seq)
+                db.execute(
+                    "INSERT OR REPLACE INTO sequence (channel, next_seq) VALUES (?, ?)",
+                    (channel.value, seq + 1),
+                )
+                db.execute(
+                    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (channel.value, seq, seq, topic, payload, created_ns),
+                )
+                self._bytes += len(payload)
+                if self._bytes > self.max_bytes:
+                    self._thin(created_ns, tombstone)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                self._bytes = self._count_bytes()
+                raise
+        return seq
+
+    def last_seq(self) -> dict[Channel, int]:
+        """The last sequence number given out per channel."""
+        with self._lock:
+            rows = self._db.execute("SELECT channel, next_seq FROM sequence").fetchall()
+        return {Channel(c): int(n) - 1 for c, n in rows}
+
+    def pending(self, limit: int, after_id: int = 0) -> list[Pending]:
+        """Up to ``limit`` messages in the order they were stored, after row ``after_id``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, channel, seq, last_seq, topic, payload, created_ns, tombstone "
+                "FROM message WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            ).fetchall()
+        return [
+            Pending(int(i), Channel(c), int(s), int(ls), t, bytes(p), int(cr), bool(tb))
+            for i, c, s, ls, t, p, cr, tb in rows
+        ]
+
+    def remove(self, ids: list[int]) -> None:
+        """Forget messages the broker has acknowledged."""
+        if not ids:
+            return
+        with self._lock:
+            db = self._db
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("BEGIN IMMEDIATE")
+            marks = ",".join("?" * len(ids))
+            freed = db.execute(
+                f"SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message WHERE id IN ({marks})",
+                ids,
+            ).fetchone()[0]
+            db.execute(f"DELETE FROM message WHERE id IN ({marks})", ids)
+            db.execute("COMMIT")
+            self._bytes -= int(freed)
+            if self._overflowing and self._bytes <= self.max_bytes:
+                self._overflowing = False
+
+    def stats(self) -> OutboxStats:
+        """Counts and bytes."""
+        with self._lock:
+            count = int(self._db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
+            return OutboxStats(
+                messages=count,
+                bytes=self._bytes,
+                max_bytes=self.max_bytes,
+                thinned_messages=self._thinned,
+                tombstones=self._tombstones,
+                overflowing=self._overflowing,
+            )
+
+    def _count_bytes(self) -> int:
+        return int(
+            self._db.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message").fetchone()[0]
+        )
+
+    def _thin(self, now_ns: int, tombstone: Tombstone | None) -> None:
+        """Drop the oldest vehicle messages until the bound holds; a tombstone per run."""
+        db = self._db
+        target = self.max_bytes * 9 // 10  # thin to 90 % so that not every put thins again
+        while self._bytes > target:
+            rows = db.execute(
+                "SELECT id, seq, last_seq, LENGTH(payload), tombstone FROM message "
+                "WHERE channel = ? ORDER BY seq LIMIT 256",
+                (Channel.VEHICLE.value,),
+            ).fetchall()
+            # Keep the newest vehicle message: live data goes out first. A lone tombstone left
+            # means vehicle data can give no more room: what remains is events and vitals.
+            rows = rows[:-1] if len(rows) > 1 else []
+            if not rows or (len(rows) == 1 and rows[0][4]):
+                self._overflowing = self._bytes > self.max_bytes
+                return
+            freed = 0
+            ids = []
+            samples = 0
+            for row_id, _, _, size, was_tombstone in rows:
+                ids.append(row_id)
+                freed += int(size)
+                samples += 0 if was_tombstone else 1
+                if samples and self._bytes - freed <= target:
+                    break
+            self._thinned += samples
+            first_seq = int(rows[0][1])
+            last_seq = int(rows[len(ids) - 1][2])
+            marks = ",".join("?" * len(ids))
+            db.execute(f"DELETE FROM message WHERE id IN ({marks})", ids)
+            self._bytes -= freed
+            if tombstone is not None:
+                topic, payload = tombstone(first_seq, last_seq)
+                db.execute(
+                    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns, "
+                    "tombstone) VALUES (?, ?, ?, ?, ?, ?, 1)",
+                    (Channel.VEHICLE.value, first_seq, last_seq, topic, payload, now_ns),
+                )
+                self._bytes += len(payload)
+                self._tombstones += 1
