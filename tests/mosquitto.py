@@ -1,0 +1,102 @@
+"""A real Mosquitto for the tests: the repo's config on a free port, users generated per run.
+
+The broker runs as a child process with its own folder (config, ACL, password file,
+persistence), so tests can stop it, restart it on the same port with its persistent sessions,
+and never touch the machine's own broker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "configs" / "mosquitto"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mosquitto:
+    """One broker process on 127.0.0.1 with the repo's config, ACL and given users."""
+
+    def __init__(self, folder: Path, users: dict[str, str], *, port: int | None = None) -> None:
+        mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(mosquitto).exists():
+            raise RuntimeError("mosquitto is not installed: `make test` installs it (make debs)")
+        self.mosquitto = mosquitto
+        self.folder = folder
+        self.port = port or free_port()
+        self.users = users
+        self.process: subprocess.Popen[bytes] | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "data").mkdir(exist_ok=True)
+        passwd = folder / "passwd"
+        passwd.write_text("", encoding="utf-8")
+        for user, password in users.items():
+            subprocess.run(
+                ["mosquitto_passwd", "-b", str(passwd), user, password],
+                check=True,
+                capture_output=True,
+            )
+        shutil.copy(CONFIG / "chairlink.acl", folder / "acl")
+        config = (CONFIG / "chairlink.conf").read_text(encoding="utf-8")
+        replacements = {
+            r"^password_file .*$": f"password_file {passwd}",
+            r"^acl_file .*$": f"acl_file {folder / 'acl'}",
+            r"^listener 1883$": f"listener {self.port} 127.0.0.1",
+            r"^persistence_location .*$": f"persistence_location {folder / 'data'}/",
+        }
+        for pattern, value in replacements.items():
+            config, count = re.subn(pattern, value, config, flags=re.MULTILINE)
+            assert count == 1, pattern
+        # Run as whoever runs the tests: as root, Mosquitto would drop to its own user, who
+        # cannot read the test's folder.
+        config += f"\nuser {getpass.getuser()}\n"
+        (folder / "mosquitto.conf").write_text(config, encoding="utf-8")
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the broker and wait until it accepts connections."""
+        log = (self.folder / "mosquitto.log").open("ab")
+        self.process = subprocess.Popen(
+            [self.mosquitto, "-c", str(self.folder / "mosquitto.conf")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log()}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
+                return
+            time.sleep(0.02)
+        raise RuntimeError(f"mosquitto did not listen on {self.port}: {self.log()}")
+
+    def stop(self) -> None:
+        """Stop the broker as a service manager does (SIGTERM: it saves its sessions)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def log(self) -> str:
+        """What the broker has logged."""
+        path = self.folder / "mosquitto.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
