@@ -22,6 +22,7 @@ __all__ = [
     "FirmwareConfig",
     "IdentityConfig",
     "RosConfig",
+    "TelemetryConfig",
     "WheelGeometry",
     "load_chair_config",
 ]
@@ -169,6 +170,58 @@ class RosConfig(_Frozen):
     """Rate of /diagnostics, Hz."""
 
 
+class TelemetryConfig(_Frozen):
+    """The telemetry agent: broker, credentials, outbox and rates (docs/telemetry.md)."""
+
+    broker_host: str = Field(default="localhost", min_length=1)
+    """MQTT broker host name or address."""
+
+    broker_port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    """MQTT broker port (8883 is the usual one for TLS)."""
+
+    username: str = ""
+    """MQTT user name; empty means the chair id, as the broker's ACL expects."""
+
+    password_file: str = ""
+    """File holding the MQTT password (from scripts/broker-users); empty for none."""
+
+    tls_ca_file: str = ""
+    """CA certificate that signed the broker's; set to connect over TLS."""
+
+    tls_cert_file: str = ""
+    """Client certificate, for brokers that authenticate chairs by certificate."""
+
+    tls_key_file: str = ""
+    """Private key of the client certificate."""
+
+    keepalive_s: Annotated[int, Field(ge=2, le=600)] = 10
+    """MQTT keep-alive; the broker publishes the last will after 1.5 times this of silence."""
+
+    session_expiry_s: Annotated[int, Field(ge=60, le=604800)] = 86400
+    """How long the broker keeps the chair's session (subscriptions, queued commands)."""
+
+    outbox_path: str = Field(default="/var/lib/chairlink/outbox.db", min_length=1)
+    """The SQLite outbox file."""
+
+    outbox_max_mb: Annotated[float, Field(gt=0, le=4096)] = 64.0
+    """Bound on the outbox's payload bytes; past it vehicle samples are thinned."""
+
+    vehicle_hz: Annotated[float, Field(gt=0, le=100)] = 10.0
+    """Vehicle samples per second."""
+
+    vehicle_batch_s: Annotated[float, Field(ge=0, le=10)] = 0.5
+    """Vehicle samples are sent in batches at most this old (0: each on its own)."""
+
+    safety_keepalive_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    """Safety state is sent on every change and at least this often."""
+
+    drain_msgs_per_s: Annotated[float, Field(gt=0, le=100000)] = 2000.0
+    """Backlog messages sent per second after an outage, behind live data."""
+
+    trip_max_age_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    """A trip command issued longer ago than this is refused as expired."""
+
+
 class ChairConfig(_Frozen):
     """One chair: identity and, part by part, everything it is configured with."""
 
@@ -180,6 +233,9 @@ class ChairConfig(_Frozen):
 
     ros: RosConfig = RosConfig()
     """The ROS 2 nodes."""
+
+    telemetry: TelemetryConfig = TelemetryConfig()
+    """The MQTT telemetry agent."""
 
 
 def _describe(err: ValidationError) -> str:

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS message (
     UNIQUE (channel, seq)
 );
 CREATE INDEX IF NOT EXISTS message_by_channel ON message (channel, seq);
+CREATE TABLE IF NOT EXISTS command (
+    command_id TEXT PRIMARY KEY,
+    accepted INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
 """
 
 
@@ -144,6 +149,48 @@ class Outbox:
                 self._bytes = self._count_bytes()
                 raise
         return seq
+
+    def reserve_seq(self, channel: Channel) -> int:
+        """Give out the next sequence number of ``channel`` for a message kept elsewhere (the
+        last will, which the broker holds)."""
+        with self._lock:
+            db = self._db
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute(
+                "SELECT next_seq FROM sequence WHERE channel = ?", (channel.value,)
+            ).fetchone()
+            seq = int(row[0]) if row else 0
+            db.execute(
+                "INSERT OR REPLACE INTO sequence (channel, next_seq) VALUES (?, ?)",
+                (channel.value, seq + 1),
+            )
+            db.execute("COMMIT")
+        return seq
+
+    def last_row_id(self) -> int:
+        """The id of the newest message stored, 0 when empty."""
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()
+        return int(row[0])
+
+    def remember_command(self, command_id: str, accepted: bool, reason: str) -> None:
+        """Keep a command's answer, durably, so that a repeat is answered and not redone."""
+        with self._lock:
+            db = self._db
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute(
+                "INSERT OR IGNORE INTO command (command_id, accepted, reason) VALUES (?, ?, ?)",
+                (command_id, int(accepted), reason),
+            )
+
+    def command_answer(self, command_id: str) -> tuple[bool, str] | None:
+        """The answer given to a command id before, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT accepted, reason FROM command WHERE command_id = ?", (command_id,)
+            ).fetchone()
+        return None if row is None else (bool(row[0]), str(row[1]))
 
     def last_seq(self) -> dict[Channel, int]:
         """The last sequence number given out per channel."""

@@ -136,8 +136,8 @@ class OximeterSimulator:
         if faults.artifact:
             status |= ARTF
         beats_per_frame = (vitals.pulse_bpm if usable else 0.0) / 60.0 / FRAME_RATE_HZ
-        pleth = []
-        shown = []
+        pleth: list[int] = []
+        shown: list[int] = []
         for i in range(FRAMES_PER_PACKET):
             self._phase += beats_per_frame
             if self._phase >= 1.0:

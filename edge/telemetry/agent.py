@@ -1,0 +1,668 @@
+"""The telemetry agent: the chair's state and the patient's vitals to the monitor over MQTT 5,
+and the monitor's commands back, with nothing lost on the way.
+
+A library fed by its host (the telemetry node, the simulator's runner, or `chairlink edge
+agent`): the host calls ``vehicle()``, ``vitals()``, ``safety()``, ``trip_event()`` and
+``event()``; the agent stores each message in the outbox with its sequence number first, then
+sends it. On paho-mqtt 2 with MQTT 5: a persistent session (clean start off, a session expiry),
+a retained birth message and a retained last will ``offline`` on the state topic, QoS 1 for
+everything. A message leaves the outbox only when the broker's PUBACK comes back.
+
+After an outage live data goes first and the backlog drains behind it in outbox order at
+``drain_msgs_per_s``; the state message says when the backlog is drained, so that receivers
+count gaps only then.
+
+Commands are validated, acknowledged, and idempotent by command id (the ids and answers are
+kept in the outbox file, so a restart does not run a command twice). A trip older than
+``trip_max_age_s`` is refused as expired; a stop never expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from chairlink.config import IdentityConfig, TelemetryConfig
+from chairlink.errors import ChairlinkError
+from chairlink.wire.payloads import (
+    SCHEMA_VERSION,
+    CancelCommand,
+    Command,
+    CommandAck,
+    EventMessage,
+    PatientMessage,
+    PayloadError,
+    SafetyMessage,
+    StateMessage,
+    TripCommand,
+    TripMessage,
+    VehicleMessage,
+    VehicleSample,
+    decode_command,
+    encode,
+)
+from chairlink.wire.topics import Channel, CommandKind, channel_topic, command_topic
+from edge.telemetry.outbox import Outbox, Pending
+from edge.telemetry.vitals_alarms import VitalsAlarms
+from edge.types import Perfusion, Vitals
+
+__all__ = ["AgentStats", "CommandHandler", "TelemetryAgent"]
+
+_log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[Command], tuple[bool, str]]
+"""Carries a command out on the chair: returns whether it was accepted, and why not."""
+
+_PERFUSION: dict[Perfusion, Literal["unknown", "good", "marginal", "low"]] = {
+    Perfusion.UNKNOWN: "unknown",
+    Perfusion.GOOD: "good",
+    Perfusion.MARGINAL: "marginal",
+    Perfusion.LOW: "low",
+}
+_MAX_UNACKED = 1000
+_BATCH_SAMPLES = 200
+
+
+@dataclass
+class AgentStats:
+    """What the agent has done since it started."""
+
+    connected: bool = False
+    connects: int = 0
+    published: int = 0
+    acked: int = 0
+    refused_by_broker: int = 0
+    backlog: int = 0
+    draining: bool = False
+    commands: int = 0
+    commands_rejected: int = 0
+    commands_duplicate: int = 0
+    local_alarms: int = 0
+    outbox_messages: int = 0
+    outbox_bytes: int = 0
+    outbox_thinned: int = 0
+    outbox_overflowing: bool = False
+    last_error: str = ""
+
+
+class TelemetryAgent:
+    """One chair's link to the monitor."""
+
+    def __init__(
+        self,
+        identity: IdentityConfig,
+        config: TelemetryConfig,
+        *,
+        on_command: CommandHandler | None = None,
+        on_local_alarm: Callable[[EventMessage], None] | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+        client_id: str | None = None,
+    ) -> None:
+        """Open the outbox and prepare the MQTT client; ``start()`` connects.
+
+        ``on_command`` carries out commands (a remote stop must reach the e-stop path);
+        ``on_local_alarm`` shows alarms raised on the chair to its attendant. ``clock_ns`` is
+        wall-clock time for the edge timestamps.
+
+        Raises:
+            ChairlinkError: the password or TLS files cannot be read.
+        """
+        self.identity = identity
+        self.config = config
+        self._site, self._chair = identity.site, identity.chair_id
+        self._on_command = on_command
+        self._on_local_alarm = on_local_alarm
+        self._clock_ns = clock_ns
+        Path(config.outbox_path).parent.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(config.outbox_path, max_bytes=int(config.outbox_max_mb * 1e6))
+        self._alarms = VitalsAlarms()
+        self._lock = threading.Condition()
+        self._stats = AgentStats()
+        self._inflight: dict[int, int] = {}
+        # Rows up to the mark were in the outbox when the connection came: the backlog, sent
+        # from the drain cursor at a bounded rate. Rows after it are live, sent at once.
+        self._backlog_mark = 0
+        self._cursor = 0
+        self._live_cursor = 0
+        self._connected = False
+        self._stop = threading.Event()
+        self._sender: threading.Thread | None = None
+        self._batch: list[VehicleSample] = []
+        self._batch_started_ns = 0
+        self._last_safety: tuple[str, str] | None = None
+        self._last_safety_ns = 0
+        self._drain_tokens = 0.0
+        self._drain_refill_ns = time.monotonic_ns()
+        self._client = self._make_client(client_id or f"chairlink-{self._chair}")
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> TelemetryAgent:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Connect (in the background, retrying) and start sending."""
+        self._stop.clear()
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = self.config.session_expiry_s
+        self._client.connect_async(
+            self.config.broker_host,
+            self.config.broker_port,
+            keepalive=self.config.keepalive_s,
+            clean_start=False,
+            properties=properties,
+        )
+        self._client.loop_start()
+        self._sender = threading.Thread(target=self._send_loop, name="telemetry-send", daemon=True)
+        self._sender.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Send what is pending (up to ``timeout``), say ``offline``, disconnect, close."""
+        self.flush()
+        if self._connected:
+            self._put_state("offline")
+            deadline = time.monotonic() + timeout
+            with self._lock:
+                self._lock.notify_all()
+            while time.monotonic() < deadline and self._connected:
+                with self._lock:
+                    idle = not self._inflight
+                if idle and not self.outbox.pending(1, after_id=self._live_cursor):
+                    break
+                time.sleep(0.01)
+        self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
+        if self._sender is not None:
+            self._sender.join(timeout=2.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self.outbox.close()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker has accepted the connection."""
+        return self._connected
+
+    def stats(self) -> AgentStats:
+        """Counters, with the outbox's."""
+        box = self.outbox.stats()
+        with self._lock:
+            s = self._stats
+            return AgentStats(
+                connected=self._connected,
+                connects=s.connects,
+                published=s.published,
+                acked=s.acked,
+                refused_by_broker=s.refused_by_broker,
+                backlog=s.backlog,
+                draining=s.draining,
+                commands=s.commands,
+                commands_rejected=s.commands_rejected,
+                commands_duplicate=s.commands_duplicate,
+                local_alarms=s.local_alarms,
+                outbox_messages=box.messages,
+                outbox_bytes=box.bytes,
+                outbox_thinned=box.thinned_messages,
+                outbox_overflowing=box.overflowing,
+                last_error=s.last_error,
+            )
+
+    # -- what the host feeds -------------------------------------------------------------------
+
+    def vehicle(self, sample: VehicleSample) -> None:
+        """A vehicle sample; sent in a batch at most ``vehicle_batch_s`` old."""
+        now = self._clock_ns()
+        if not self._batch:
+            self._batch_started_ns = now
+        self._batch.append(sample)
+        if (
+            len(self._batch) >= _BATCH_SAMPLES
+            or now - self._batch_started_ns >= self.config.vehicle_batch_s * 1e9
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Send the vehicle samples waiting for their batch now."""
+        if not self._batch:
+            return
+        samples, self._batch = self._batch, []
+        now = self._clock_ns()
+        self._put(
+            Channel.VEHICLE,
+            lambda seq: VehicleMessage(
+                v=SCHEMA_VERSION,
+                chair=self._chair,
+                channel=Channel.VEHICLE,
+                seq=seq,
+                stamp_ns=now,
+                samples=samples,
+            ),
+        )
+
+    def vitals(self, vitals: Vitals) -> None:
+        """A vitals reading (the host calls at 1 Hz); alarms on the chair while offline."""
+        now = self._clock_ns()
+
+        def number(value: float) -> float | None:
+            return value if math.isfinite(value) else None
+
+        self._put(
+            Channel.PATIENT,
+            lambda seq: PatientMessage(
+                v=SCHEMA_VERSION,
+                chair=self._chair,
+                channel=Channel.PATIENT,
+                seq=seq,
+                stamp_ns=now,
+                patient=vitals.patient_token,
+                spo2_pct=number(vitals.spo2_pct),
+                pulse_bpm=number(vitals.pulse_bpm),
+                perfusion=_PERFUSION[vitals.perfusion],
+                probe_off=vitals.probe_off,
+                artifact=vitals.artifact,
+                out_of_track=vitals.out_of_track,
+                stale=vitals.stale,
+            ),
+        )
+        for alarm in self._alarms.update(vitals):
+            if not self._connected:
+                self.event(
+                    "alarm",
+                    alarm.code,
+                    alarm.priority,
+                    alarm.message,
+                    patient=vitals.patient_token,
+                    raised_offline=True,
+                )
+
+    def safety(
+        self,
+        state: Literal["clear", "slow", "stop", "estop"],
+        reason: str = "",
+        clearance_m: float | None = None,
+    ) -> None:
+        """The safety state; sent when it changes and at least every ``safety_keepalive_s``."""
+        now = self._clock_ns()
+        key = (state, reason)
+        if key == self._last_safety and now - self._last_safety_ns < (
+            self.config.safety_keepalive_s * 1e9
+        ):
+            return
+        self._last_safety, self._last_safety_ns = key, now
+        self._put(
+            Channel.SAFETY,
+            lambda seq: SafetyMessage(
+                v=SCHEMA_VERSION,
+                chair=self._chair,
+                channel=Channel.SAFETY,
+                seq=seq,
+                stamp_ns=now,
+                state=state,
+                reason=reason,
+                clearance_m=clearance_m,
+            ),
+        )
+
+    def trip_event(
+        self,
+        trip_id: str,
+        event: Literal[
+            "accepted", "refused", "started", "arrived", "cancelled", "failed", "expired"
+        ],
+        detail: str = "",
+        ack: CommandAck | None = None,
+    ) -> None:
+        """Progress of a trip, sent at once."""
+        now = self._clock_ns()
+        self._put(
+            Channel.TRIP,
+            lambda seq: TripMessage(
+                v=SCHEMA_VERSION,
+                chair=self._chair,
+                channel=Channel.TRIP,
+                seq=seq,
+                stamp_ns=now,
+                trip_id=trip_id,
+                event=event,
+                detail=detail,
+                ack=ack,
+            ),
+        )
+
+    def event(
+        self,
+        kind: Literal["alarm", "incident", "command"],
+        code: str,
+        priority: Literal["high", "medium", "low"] = "medium",
+        message: str = "",
+        *,
+        patient: str | None = None,
+        raised_offline: bool = False,
+        ack: CommandAck | None = None,
+    ) -> None:
+        """An alarm, incident or command answer, committed durably and sent at once."""
+        now = self._clock_ns()
+        built: list[EventMessage] = []
+
+        def build(seq: int) -> EventMessage:
+            message_ = EventMessage(
+                v=SCHEMA_VERSION,
+                chair=self._chair,
+                channel=Channel.EVENT,
+                seq=seq,
+                stamp_ns=now,
+                event_id=f"ev-{seq}",
+                kind=kind,
+                code=code,
+                priority=priority,
+                message=message,
+                raised_offline=raised_offline,
+                patient=patient,
+                ack=ack,
+            )
+            built.append(message_)
+            return message_
+
+        self._put(Channel.EVENT, build)
+        if kind == "alarm" and self._on_local_alarm is not None:
+            with self._lock:
+                self._stats.local_alarms += 1
+            self._on_local_alarm(built[0])
+
+    # -- outbox and sending ---------------------------------------------------------------------
+
+    def _topic(self, channel: Channel) -> str:
+        return channel_topic(self._site, self._chair, channel)
+
+    def _tombstone(self, first: int, last: int) -> tuple[str, bytes]:
+        message = VehicleMessage(
+            v=SCHEMA_VERSION,
+            chair=self._chair,
+            channel=Channel.VEHICLE,
+            seq=first,
+            stamp_ns=self._clock_ns(),
+            thinned_through=last,
+        )
+        return self._topic(Channel.VEHICLE), encode(message)
+
+    def _put(self, channel: Channel, build: Callable[[int], object]) -> None:
+        topic = self._topic(channel)
+
+        def payload(seq: int) -> tuple[str, bytes]:
+            message = build(seq)
+            assert hasattr(message, "model_dump_json")
+            return topic, encode(message)  # type: ignore[arg-type]
+
+        was_overflowing = self.outbox.stats().overflowing if channel != Channel.VEHICLE else True
+        self.outbox.put(channel, payload, self._clock_ns(), self._tombstone)
+        if channel != Channel.VEHICLE and not was_overflowing and self.outbox.stats().overflowing:
+            # Even events and vitals no longer fit: keep them, and tell the attendant.
+            self.event("alarm", "outbox_full", "high", "telemetry outbox full: link down too long")
+        with self._lock:
+            self._lock.notify_all()
+
+    def _put_state(self, status: Literal["online", "offline"], drained: bool = False) -> None:
+        now = self._clock_ns()
+        backlog = self.outbox.stats().messages
+        last = {c: s for c, s in self.outbox.last_seq().items() if c != Channel.STATE}
+        self._put(
+            Channel.STATE,
+            lambda seq: StateMessage(
+                v=SCHEMA_VERSION,
+                chair=self._chair,
+                channel=Channel.STATE,
+                seq=seq,
+                stamp_ns=now,
+                status=status,
+                backlog=backlog,
+                drained=drained,
+                last_seq=last,
+            ),
+        )
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                self._lock.wait(0.02)
+                if not self._connected:
+                    continue
+                room = _MAX_UNACKED - len(self._inflight)
+            if room > 0:
+                for row in self.outbox.pending(room, after_id=self._live_cursor):
+                    self._publish(row)
+                    self._live_cursor = row.id
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._lock:
+            draining = self._stats.draining
+            room = _MAX_UNACKED - len(self._inflight)
+        if not draining or room <= 0:
+            return
+        now = time.monotonic_ns()
+        self._drain_tokens = min(
+            self.config.drain_msgs_per_s,
+            self._drain_tokens + (now - self._drain_refill_ns) / 1e9 * self.config.drain_msgs_per_s,
+        )
+        self._drain_refill_ns = now
+        budget = min(room, int(self._drain_tokens))
+        if budget <= 0:
+            return
+        rows = [
+            p
+            for p in self.outbox.pending(budget, after_id=self._cursor)
+            if p.id <= self._backlog_mark
+        ]
+        for row in rows:
+            self._publish(row)
+            self._cursor = row.id
+        self._drain_tokens -= len(rows)
+        if not rows or self._cursor >= self._backlog_mark:
+            with self._lock:
+                self._stats.draining = False
+            self._put_state("online", drained=True)
+
+    def _publish(self, row: Pending) -> None:
+        retain = row.channel == Channel.STATE
+        info = self._client.publish(row.topic, row.payload, qos=1, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            # Not connected any more: the row stays in the outbox for the next connection.
+            return
+        with self._lock:
+            self._inflight[info.mid] = row.id
+            self._stats.published += 1
+
+    # -- paho callbacks -------------------------------------------------------------------------
+
+    def _make_client(self, client_id: str) -> mqtt.Client:
+        c = self.config
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+        client.max_inflight_messages_set(100)
+        client.reconnect_delay_set(1, 30)
+        password = None
+        if c.password_file:
+            try:
+                password = Path(c.password_file).read_text(encoding="utf-8").strip()
+            except OSError as err:
+                raise ChairlinkError(
+                    f"{c.password_file}: cannot read the MQTT password: {err.strerror}"
+                ) from err
+        client.username_pw_set(c.username or self._chair, password)
+        if c.tls_ca_file:
+            try:
+                client.tls_set(
+                    ca_certs=c.tls_ca_file,
+                    certfile=c.tls_cert_file or None,
+                    keyfile=c.tls_key_file or None,
+                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                )
+            except (OSError, ssl.SSLError) as err:
+                raise ChairlinkError(f"cannot set up TLS: {err}") from err
+        will = StateMessage(
+            v=SCHEMA_VERSION,
+            chair=self._chair,
+            channel=Channel.STATE,
+            seq=self.outbox.reserve_seq(Channel.STATE),
+            stamp_ns=self._clock_ns(),
+            status="offline",
+        )
+        client.will_set(self._topic(Channel.STATE), encode(will), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            with self._lock:
+                self._stats.last_error = f"broker refused the connection: {reason.getName()}"
+            _log.warning("broker refused the connection: %s", reason.getName())
+            return
+        client.subscribe(command_topic(self._site, self._chair, "+"), qos=1)
+        with self._lock:
+            self._connected = True
+            self._stats.connects += 1
+            self._inflight.clear()
+            self._backlog_mark = self.outbox.last_row_id()
+            self._live_cursor = self._backlog_mark
+            self._cursor = 0
+            self._stats.backlog = self.outbox.stats().messages
+            self._stats.draining = True
+            self._drain_tokens = 0.0
+            self._drain_refill_ns = time.monotonic_ns()
+        self._put_state("online")
+        _log.info("connected to %s:%d", self.config.broker_host, self.config.broker_port)
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: object,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        with self._lock:
+            self._connected = False
+            self._stats.draining = False
+            self._stats.last_error = f"disconnected: {reason.getName()}"
+            self._lock.notify_all()
+
+    def _on_publish(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        mid: int,
+        reason: ReasonCode,
+        _properties: Properties | None,
+    ) -> None:
+        with self._lock:
+            row_id = self._inflight.pop(mid, None)
+            if reason.is_failure:
+                self._stats.refused_by_broker += 1
+                self._stats.last_error = f"broker refused a message: {reason.getName()}"
+            else:
+                self._stats.acked += 1
+            self._lock.notify_all()
+        if row_id is not None:
+            # Refused messages leave too: the broker would refuse them again forever.
+            self.outbox.remove([row_id])
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self._stats.commands += 1
+        try:
+            command = decode_command(bytes(msg.payload))
+        except PayloadError as err:
+            self._refuse_unreadable(str(err))
+            return
+        if command.chair != self._chair:
+            self._answer(
+                command, False, f"command for chair {command.chair}, this is {self._chair}"
+            )
+            return
+        seen = self.outbox.command_answer(command.command_id)
+        if seen is not None:
+            with self._lock:
+                self._stats.commands_duplicate += 1
+            self._answer(command, seen[0], seen[1], duplicate=True)
+            return
+        if isinstance(command, TripCommand):
+            age_s = (self._clock_ns() - command.issued_ns) / 1e9
+            if age_s > self.config.trip_max_age_s:
+                self._answer(command, False, f"expired: issued {age_s:.0f} s ago")
+                return
+        if self._on_command is None:
+            accepted, reason = False, "no handler for commands on this chair"
+        else:
+            try:
+                accepted, reason = self._on_command(command)
+            except Exception as err:  # the host's handler must not take the agent down
+                _log.exception("command handler failed")
+                accepted, reason = False, f"handler failed: {err}"
+        self._answer(command, accepted, reason)
+
+    def _refuse_unreadable(self, reason: str) -> None:
+        with self._lock:
+            self._stats.commands_rejected += 1
+        ack = CommandAck(command_id="unreadable", kind=CommandKind.STOP, accepted=False)
+        self.event("command", "command_rejected", "medium", reason[:500], ack=ack)
+
+    def _answer(
+        self, command: Command, accepted: bool, reason: str, *, duplicate: bool = False
+    ) -> None:
+        if not duplicate:
+            self.outbox.remember_command(command.command_id, accepted, reason)
+        if not accepted:
+            with self._lock:
+                self._stats.commands_rejected += 1
+        ack = CommandAck(
+            command_id=command.command_id,
+            kind=command.kind,
+            accepted=accepted,
+            reason=reason,
+            duplicate=duplicate,
+        )
+        if isinstance(command, TripCommand | CancelCommand):
+            if accepted:
+                event: Literal["accepted", "refused", "expired", "cancelled"] = (
+                    "accepted" if isinstance(command, TripCommand) else "cancelled"
+                )
+            else:
+                event = "expired" if reason.startswith("expired") else "refused"
+            self.trip_event(command.trip_id, event, reason, ack)
+        else:
+            code = "command_ack" if accepted else "command_rejected"
+            priority: Literal["high", "low"] = "high" if command.kind == CommandKind.STOP else "low"
+            self.event("command", code, priority, reason, ack=ack)

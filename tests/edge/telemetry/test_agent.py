@@ -1,0 +1,399 @@
+"""The telemetry agent against a real Mosquitto that the fixtures start with the repo's config."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from chairlink.config import IdentityConfig, TelemetryConfig
+from chairlink.wire.payloads import (
+    SCHEMA_VERSION,
+    Command,
+    EventMessage,
+    PatientMessage,
+    StateMessage,
+    StopCommand,
+    TripCommand,
+    TripMessage,
+    UplinkMessage,
+    VehicleMessage,
+    VehicleSample,
+    decode_uplink,
+    encode,
+)
+from chairlink.wire.topics import Channel, CommandKind, command_topic
+from edge.telemetry.agent import TelemetryAgent
+from edge.types import Perfusion, Vitals
+from tests.firmware_bridge.conftest import wait_until
+from tests.mosquitto import Mosquitto
+
+SITE, CHAIR, TOKEN = "site-1", "chair-07", "pt-7f3a9c2b"
+USERS = {CHAIR: "chair-secret", "monitor": "monitor-secret"}
+IDENTITY = IdentityConfig(chair_id=CHAIR, site=SITE)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    b = Mosquitto(tmp_path / "broker", USERS)
+    b.start()
+    yield b
+    b.stop()
+
+
+def _config(broker: Mosquitto, tmp_path: Path, **changes: object) -> TelemetryConfig:
+    (tmp_path / "password").write_text(USERS[CHAIR], encoding="utf-8")
+    values: dict[str, object] = {
+        "broker_port": broker.port,
+        "broker_host": "127.0.0.1",
+        "password_file": str(tmp_path / "password"),
+        "outbox_path": str(tmp_path / "outbox.db"),
+        "keepalive_s": 2,
+        "vehicle_batch_s": 0.0,
+    }
+    values.update(changes)
+    return TelemetryConfig.model_validate(values)
+
+
+class Monitor:
+    """The hospital side: subscribes to every channel with a persistent session, decodes."""
+
+    def __init__(self, broker: Mosquitto) -> None:
+        self.messages: list[UplinkMessage] = []
+        self.raw: list[mqtt.MQTTMessage] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="monitor-test", protocol=mqtt.MQTTv5
+        )
+        self.client.username_pw_set("monitor", USERS["monitor"])
+        self.client.on_message = self._on_message
+        self.client.on_connect = lambda c, *_: c.subscribe(f"chairlink/v1/{SITE}/+/+", qos=1)
+        self.client.reconnect_delay_set(1, 1)
+        self.client.connect("127.0.0.1", broker.port, clean_start=False)
+        self.client.loop_start()
+        assert wait_until(self.client.is_connected, 5)
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.raw.append(msg)
+            self.messages.append(decode_uplink(bytes(msg.payload)))
+
+    def of(self, channel: Channel) -> list[UplinkMessage]:
+        with self._lock:
+            return [m for m in self.messages if m.channel == channel]
+
+    def seqs(self, channel: Channel) -> list[int]:
+        """Sequence numbers received, de-duplicated, in order (vehicle tombstones expanded)."""
+        seen: set[int] = set()
+        for m in self.of(channel):
+            last = (
+                m.thinned_through if isinstance(m, VehicleMessage) and m.thinned_through else m.seq
+            )
+            seen.update(range(m.seq, last + 1))
+        return sorted(seen)
+
+    def command(self, command: Command, expiry_s: int | None = None) -> None:
+        properties = None
+        if expiry_s is not None:
+            from paho.mqtt.packettypes import PacketTypes  # noqa: PLC0415
+            from paho.mqtt.properties import Properties  # noqa: PLC0415
+
+            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+            properties.MessageExpiryInterval = expiry_s
+        self.client.publish(
+            command_topic(SITE, CHAIR, command.kind), encode(command), qos=1, properties=properties
+        ).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def monitor(broker: Mosquitto) -> Iterator[Monitor]:
+    m = Monitor(broker)
+    yield m
+    m.close()
+
+
+def _vitals(spo2: float = 97.0, pulse: float = 72.0) -> Vitals:
+    return Vitals(time.monotonic_ns(), TOKEN, spo2, pulse, Perfusion.GOOD, False)
+
+
+def _sample(i: int) -> VehicleSample:
+    return VehicleSample(
+        stamp_ns=time.time_ns(),
+        x_m=float(i),
+        y_m=0.0,
+        yaw_rad=0.0,
+        speed_mps=0.5,
+        battery_pct=80.0,
+        mode="autonomous",
+    )
+
+
+def test_messages_arrive_decoded_with_a_retained_birth(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    with TelemetryAgent(IDENTITY, _config(broker, tmp_path)) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        agent.vitals(_vitals())
+        agent.vehicle(_sample(1))
+        agent.event("incident", "bumper_touch", "low", "bumper touched")
+        assert wait_until(lambda: len(monitor.of(Channel.EVENT)) == 1, 5)
+        assert wait_until(lambda: len(monitor.of(Channel.PATIENT)) == 1, 5)
+        (vitals,) = monitor.of(Channel.PATIENT)
+        assert isinstance(vitals, PatientMessage)
+        assert (vitals.patient, vitals.spo2_pct, vitals.pulse_bpm) == (TOKEN, 97.0, 72.0)
+        assert wait_until(lambda: len(monitor.of(Channel.VEHICLE)) == 1, 5)
+        births = [m for m in monitor.of(Channel.STATE) if isinstance(m, StateMessage)]
+        assert births[0].status == "online"
+        assert wait_until(lambda: agent.stats().outbox_messages == 0, 5)
+    late = Monitor(broker)  # a monitor that comes later gets the retained state
+    try:
+        assert wait_until(lambda: len(late.of(Channel.STATE)) >= 1, 5)
+        last = late.of(Channel.STATE)[-1]
+        assert isinstance(last, StateMessage)
+        assert last.status == "offline"  # said on the way out
+    finally:
+        late.close()
+
+
+def test_a_broker_down_for_10_s_loses_nothing(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    with TelemetryAgent(IDENTITY, _config(broker, tmp_path)) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        stop_at, start_at, total = 100, 300, 500
+        for i in range(total):
+            agent.vitals(_vitals(pulse=60 + i % 40))
+            agent.vehicle(_sample(i))
+            if i == stop_at:
+                broker.stop()
+            if i == start_at:
+                time.sleep(10 - (start_at - stop_at) * 0.02)
+                broker.start()
+            time.sleep(0.02)
+        assert wait_until(lambda: monitor.seqs(Channel.PATIENT) == list(range(total)), 30)
+        assert wait_until(lambda: monitor.seqs(Channel.VEHICLE) == list(range(total)), 30)
+        assert wait_until(
+            lambda: any(
+                isinstance(m, StateMessage) and m.drained for m in monitor.of(Channel.STATE)
+            ),
+            10,
+        )
+        assert agent.stats().connects >= 2
+
+
+def _run_agent(config: TelemetryConfig, count: int, ready: object) -> None:
+    agent = TelemetryAgent(IDENTITY, config)  # never started: the broker is out of reach
+    for i in range(count):
+        agent.vitals(_vitals(pulse=50 + i % 50))
+        agent.event("incident", "test_event", "low", f"event {i}")
+    ready.set()  # type: ignore[attr-defined]
+    signal.pause()
+
+
+def test_an_agent_killed_with_its_outbox_full_loses_nothing(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    config = _config(broker, tmp_path)
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    process = context.Process(target=_run_agent, args=(config, 200, ready))
+    process.start()
+    assert ready.wait(30)
+    assert process.pid is not None
+    os.kill(process.pid, signal.SIGKILL)
+    process.join()
+    with TelemetryAgent(IDENTITY, config) as agent:
+        assert wait_until(lambda: monitor.seqs(Channel.PATIENT) == list(range(200)), 20)
+        assert wait_until(lambda: monitor.seqs(Channel.EVENT) == list(range(200)), 20)
+        assert wait_until(lambda: agent.stats().outbox_messages == 0, 10)
+
+
+def test_a_full_outbox_thins_vehicle_samples_and_keeps_every_vital(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    broker.stop()
+    config = _config(broker, tmp_path, outbox_max_mb=0.05)
+    with TelemetryAgent(IDENTITY, config) as agent:
+        for i in range(1500):
+            agent.vehicle(_sample(i))
+            if i % 10 == 0:
+                agent.vitals(_vitals())
+        stats = agent.stats()
+        assert stats.outbox_thinned > 0
+        assert stats.outbox_bytes <= 50_000
+        broker.start()
+        assert wait_until(lambda: monitor.seqs(Channel.PATIENT) == list(range(150)), 20)
+        # Every vehicle sequence number arrives, as a batch or inside a tombstone.
+        assert wait_until(lambda: monitor.seqs(Channel.VEHICLE) == list(range(1500)), 20)
+        assert any(
+            isinstance(m, VehicleMessage) and m.thinned_through is not None
+            for m in monitor.of(Channel.VEHICLE)
+        )
+
+
+def test_the_last_will_marks_the_chair_offline_when_the_agent_dies(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    config = _config(broker, tmp_path)
+    context = multiprocessing.get_context("spawn")
+    process = context.Process(target=_agent_forever, args=(config,))
+    process.start()
+    try:
+        assert wait_until(
+            lambda: any(
+                isinstance(m, StateMessage) and m.status == "online"
+                for m in monitor.of(Channel.STATE)
+            ),
+            20,
+        )
+        assert process.pid is not None
+        os.kill(process.pid, signal.SIGKILL)
+        # The broker publishes the will after 1.5 keep-alive periods (2 s) of silence.
+        assert wait_until(
+            lambda: (
+                isinstance(last := monitor.of(Channel.STATE)[-1], StateMessage)
+                and last.status == "offline"
+            ),
+            10,
+        )
+    finally:
+        process.kill()
+        process.join()
+
+
+def _agent_forever(config: TelemetryConfig) -> None:
+    agent = TelemetryAgent(IDENTITY, config)
+    agent.start()
+    signal.pause()
+
+
+class Handler:
+    """The chair's side of commands: records what it was asked to do."""
+
+    def __init__(self) -> None:
+        self.done: list[Command] = []
+
+    def __call__(self, command: Command) -> tuple[bool, str]:
+        self.done.append(command)
+        return True, ""
+
+
+def _stop(command_id: str) -> StopCommand:
+    return StopCommand(
+        v=SCHEMA_VERSION,
+        command_id=command_id,
+        chair=CHAIR,
+        issued_ns=time.time_ns(),
+        kind=CommandKind.STOP,
+        reason="nurse request",
+    )
+
+
+def _trip(command_id: str, issued_ns: int) -> TripCommand:
+    return TripCommand(
+        v=SCHEMA_VERSION,
+        command_id=command_id,
+        chair=CHAIR,
+        issued_ns=issued_ns,
+        kind=CommandKind.TRIP,
+        trip_id=f"t-{command_id}",
+        origin="ward-a-3",
+        destination="radiology",
+        patient=TOKEN,
+    )
+
+
+def _acks(monitor: Monitor) -> list[tuple[str, bool, str, bool]]:
+    acks = []
+    for m in monitor.messages:
+        if isinstance(m, EventMessage | TripMessage) and m.ack is not None:
+            acks.append((m.ack.command_id, m.ack.accepted, m.ack.reason, m.ack.duplicate))
+    return acks
+
+
+def test_a_stop_is_carried_out_once_and_a_repeat_is_only_answered(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    handler = Handler()
+    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        time.sleep(0.3)  # the subscription to cmd/+ is in place
+        monitor.command(_stop("c-1"))
+        monitor.command(_stop("c-1"))
+        assert wait_until(lambda: len(_acks(monitor)) == 2, 5)
+    assert [c.command_id for c in handler.done] == ["c-1"]
+    assert _acks(monitor) == [("c-1", True, "", False), ("c-1", True, "", True)]
+
+
+def test_a_malformed_command_is_refused_with_a_reason_and_changes_nothing(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    handler = Handler()
+    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        time.sleep(0.3)
+        topic = command_topic(SITE, CHAIR, "trip")
+        monitor.client.publish(topic, b'{"v":1,"kind":"trip"}', qos=1).wait_for_publish(5)
+        monitor.client.publish(topic, b"\x00garbage", qos=1).wait_for_publish(5)
+        assert wait_until(lambda: agent.stats().commands_rejected == 2, 5)
+        assert wait_until(lambda: len(monitor.of(Channel.EVENT)) == 2, 5)
+    assert handler.done == []
+    reasons = [m.message for m in monitor.of(Channel.EVENT) if isinstance(m, EventMessage)]
+    assert "trip.command_id: Field required" in reasons[0]
+    assert "not JSON" in reasons[1]
+
+
+def test_an_expired_trip_is_not_started(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    handler = Handler()
+    config = _config(broker, tmp_path, trip_max_age_s=60)
+    # A trip queued for 1 s with a 1 s MQTT expiry while the chair was away: the broker drops it.
+    agent = TelemetryAgent(IDENTITY, config, on_command=handler)
+    agent.start()
+    assert wait_until(lambda: agent.connected, 5)
+    time.sleep(0.3)
+    agent.stop()
+    monitor.command(_trip("c-queued", time.time_ns()), expiry_s=1)
+    time.sleep(2.0)
+    # And a trip issued two minutes ago that reaches the chair now: refused as expired.
+    monitor.command(_trip("c-old", time.time_ns() - 120 * 10**9))
+    with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
+        assert wait_until(lambda: len(_acks(monitor)) >= 1, 5)
+        time.sleep(0.5)
+    assert handler.done == []
+    ((command_id, accepted, reason, _),) = _acks(monitor)
+    assert (command_id, accepted) == ("c-old", False)
+    assert reason.startswith("expired")
+    trips = [m for m in monitor.of(Channel.TRIP) if isinstance(m, TripMessage)]
+    assert [t.event for t in trips] == ["expired"]
+
+
+def test_vitals_out_of_limits_while_offline_raise_an_alarm_on_the_chair_and_later_upstream(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    shown: list[EventMessage] = []
+    broker.stop()
+    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_local_alarm=shown.append) as agent:
+        agent.vitals(_vitals(spo2=96))
+        agent.vitals(_vitals(spo2=86))
+        agent.vitals(_vitals(spo2=85))  # the same condition: no second alarm
+        assert [a.code for a in shown] == ["spo2_low"]
+        assert shown[0].priority == "high"
+        broker.start()
+        assert wait_until(lambda: len(monitor.of(Channel.EVENT)) == 1, 20)
+    (event,) = monitor.of(Channel.EVENT)
+    assert isinstance(event, EventMessage)
+    assert (event.code, event.raised_offline, event.patient) == ("spo2_low", True, TOKEN)
