@@ -41,7 +41,7 @@ def _check(args: argparse.Namespace) -> int:
     console = Console()
     options = RuntimeOptions(threads=args.threads)
     description = load_description(args.description)
-    inputs = list(samples(args.seed, duration_s=8.0))
+    inputs = list(samples(args.seed, frame_hz=2.5, duration_s=30.0))
     if isinstance(description, DetectorDescription):
         detector = Detector(args.description, options)
         frames = [s for s in inputs if isinstance(s, CameraSample)]

@@ -9,6 +9,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -130,7 +131,7 @@ def test_a_slow_subscriber_loses_nothing_past_the_default_queue_limit(
     """5,000 QoS 1 messages to a subscriber that reads none until the end: all arrive."""
     slow = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="slow-monitor", protocol=mqtt.MQTTv5)
     slow.username_pw_set("monitor", USERS["monitor"])
-    properties = Properties(mqtt.PacketTypes.CONNECT)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.SessionExpiryInterval = 600
     slow.connect("127.0.0.1", broker.port, clean_start=False, properties=properties)
     slow.subscribe("chairlink/v1/site-1/chair-a/vehicle", qos=1)
