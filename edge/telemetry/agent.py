@@ -133,6 +133,7 @@ class TelemetryAgent:
         self._lock = threading.Condition()
         self._stats = AgentStats()
         self._inflight: dict[int, int] = {}
+        self._acked: list[int] = []
         # Rows up to the mark were in the outbox when the connection came: the backlog, sent
         # from the drain cursor at a bounded rate. Rows after it are live, sent at once.
         self._backlog_mark = 0
@@ -188,6 +189,7 @@ class TelemetryAgent:
             with self._lock:
                 self._lock.notify_all()
             while time.monotonic() < deadline and self._connected:
+                self._forget_acked()
                 with self._lock:
                     idle = not self._inflight
                 if idle and not self.outbox.pending(1, after_id=self._live_cursor):
@@ -198,6 +200,7 @@ class TelemetryAgent:
             self._lock.notify_all()
         if self._sender is not None:
             self._sender.join(timeout=2.0)
+        self._forget_acked()
         self._client.disconnect()
         self._client.loop_stop()
         self.outbox.close()
@@ -417,9 +420,9 @@ class TelemetryAgent:
             assert hasattr(message, "model_dump_json")
             return topic, encode(message)  # type: ignore[arg-type]
 
-        was_overflowing = self.outbox.stats().overflowing if channel != Channel.VEHICLE else True
+        was_overflowing = self.outbox.overflowing
         self.outbox.put(channel, payload, self._clock_ns(), self._tombstone)
-        if channel != Channel.VEHICLE and not was_overflowing and self.outbox.stats().overflowing:
+        if not was_overflowing and self.outbox.overflowing:
             # Even events and vitals no longer fit: keep them, and tell the attendant.
             self.event("alarm", "outbox_full", "high", "telemetry outbox full: link down too long")
         with self._lock:
@@ -444,10 +447,19 @@ class TelemetryAgent:
             ),
         )
 
+    def _forget_acked(self) -> None:
+        """Remove acknowledged messages from the outbox, many in one transaction."""
+        with self._lock:
+            acked, self._acked = self._acked, []
+        self.outbox.remove(acked)
+
     def _send_loop(self) -> None:
         while not self._stop.is_set():
             with self._lock:
-                self._lock.wait(0.02)
+                if not self._acked:
+                    self._lock.wait(0.02)
+            self._forget_acked()
+            with self._lock:
                 if not self._connected:
                     continue
                 room = _MAX_UNACKED - len(self._inflight)
@@ -594,10 +606,10 @@ class TelemetryAgent:
                 self._stats.last_error = f"broker refused a message: {reason.getName()}"
             else:
                 self._stats.acked += 1
+            if row_id is not None:
+                # Refused messages leave too: the broker would refuse them again forever.
+                self._acked.append(row_id)
             self._lock.notify_all()
-        if row_id is not None:
-            # Refused messages leave too: the broker would refuse them again forever.
-            self.outbox.remove([row_id])
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:

@@ -1,8 +1,9 @@
 """The store-and-forward outbox: every message is on disk, with its sequence number, before it is
 sent, and leaves only when the broker has acknowledged it.
 
-One SQLite file in WAL mode. Sequence numbers are given out per channel from a table in the
-same file, in the same transaction as the message, so they survive restarts and never repeat.
+One SQLite file in WAL mode. A message's sequence number is stored with it in the one
+statement that stores the message; the ``sequence`` table keeps the next number of each channel
+once its messages have left, so numbers survive restarts and never repeat.
 Events and vitals are committed with ``synchronous=FULL`` (they survive a power cut); vehicle
 samples with ``NORMAL`` (they survive the process being killed, as WAL guarantees).
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,9 +100,19 @@ class Outbox:
         self._bytes = int(
             self._db.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message").fetchone()[0]
         )
+        self._count = int(self._db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
         self._thinned = 0
         self._tombstones = 0
         self._overflowing = False
+        self._synchronous = ""
+        self._next_seq: dict[Channel, int] = {}
+        for channel, next_seq in self._db.execute("SELECT channel, next_seq FROM sequence"):
+            self._next_seq[Channel(channel)] = int(next_seq)
+        for channel, last in self._db.execute(
+            "SELECT channel, MAX(last_seq) FROM message GROUP BY channel"
+        ):
+            key = Channel(channel)
+            self._next_seq[key] = max(self._next_seq.get(key, 0), int(last) + 1)
 
     def close(self) -> None:
         """Close the file; everything in it stays."""
@@ -123,49 +134,58 @@ class Outbox:
         durable = channel in DURABLE_CHANNELS
         with self._lock:
             db = self._db
-            db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute(
-                    "SELECT next_seq FROM sequence WHERE channel = ?", (channel.value,)
-                ).fetchone()
-                seq = int(row[0]) if row else 0
-                topic, payload = build(seq)
-                db.execute(
-                    "INSERT OR REPLACE INTO sequence (channel, next_seq) VALUES (?, ?)",
-                    (channel.value, seq + 1),
-                )
-                db.execute(
-                    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (channel.value, seq, seq, topic, payload, created_ns),
-                )
+            seq = self._next_seq.get(channel, 0)
+            topic, payload = build(seq)
+            self._set_synchronous("FULL" if durable else "NORMAL")
+            insert = (
+                "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
+                "VALUES (?, ?, ?, ?, ?, ?)"
+            )
+            row = (channel.value, seq, seq, topic, payload, created_ns)
+            if self._bytes + len(payload) <= self.max_bytes:
+                db.execute(insert, row)  # one statement, one transaction
                 self._bytes += len(payload)
-                if self._bytes > self.max_bytes:
+                self._count += 1
+            else:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.execute(insert, row)
+                    self._bytes += len(payload)
+                    self._count += 1
                     self._thin(created_ns, tombstone)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                self._bytes = self._count_bytes()
-                raise
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    self._bytes = self._count_bytes()
+                    self._count = int(db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
+                    raise
+            self._next_seq[channel] = seq + 1
         return seq
+
+    @property
+    def overflowing(self) -> bool:
+        """Events and vitals alone exceed the bound (kept all the same)."""
+        return self._overflowing
+
+    def _set_synchronous(self, mode: str) -> None:
+        if mode != self._synchronous:
+            self._db.execute(f"PRAGMA synchronous={mode}")
+            self._synchronous = mode
+
+    def _persist_next_seq(self, channels: Iterable[Channel]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO sequence (channel, next_seq) VALUES (?, ?)",
+            [(c.value, self._next_seq[c]) for c in channels],
+        )
 
     def reserve_seq(self, channel: Channel) -> int:
         """Give out the next sequence number of ``channel`` for a message kept elsewhere (the
         last will, which the broker holds)."""
         with self._lock:
-            db = self._db
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute(
-                "SELECT next_seq FROM sequence WHERE channel = ?", (channel.value,)
-            ).fetchone()
-            seq = int(row[0]) if row else 0
-            db.execute(
-                "INSERT OR REPLACE INTO sequence (channel, next_seq) VALUES (?, ?)",
-                (channel.value, seq + 1),
-            )
-            db.execute("COMMIT")
+            seq = self._next_seq.get(channel, 0)
+            self._next_seq[channel] = seq + 1
+            self._set_synchronous("FULL")
+            self._persist_next_seq([channel])
         return seq
 
     def last_row_id(self) -> int:
@@ -178,7 +198,7 @@ class Outbox:
         """Keep a command's answer, durably, so that a repeat is answered and not redone."""
         with self._lock:
             db = self._db
-            db.execute("PRAGMA synchronous=FULL")
+            self._set_synchronous("FULL")
             db.execute(
                 "INSERT OR IGNORE INTO command (command_id, accepted, reason) VALUES (?, ?, ?)",
                 (command_id, int(accepted), reason),
@@ -195,8 +215,7 @@ class Outbox:
     def last_seq(self) -> dict[Channel, int]:
         """The last sequence number given out per channel."""
         with self._lock:
-            rows = self._db.execute("SELECT channel, next_seq FROM sequence").fetchall()
-        return {Channel(c): int(n) - 1 for c, n in rows}
+            return {c: n - 1 for c, n in self._next_seq.items()}
 
     def pending(self, limit: int, after_id: int = 0) -> list[Pending]:
         """Up to ``limit`` messages in the order they were stored, after row ``after_id``."""
@@ -217,14 +236,22 @@ class Outbox:
             return
         with self._lock:
             db = self._db
-            db.execute("PRAGMA synchronous=NORMAL")
+            self._set_synchronous("NORMAL")
             db.execute("BEGIN IMMEDIATE")
             marks = ",".join("?" * len(ids))
             freed = db.execute(
                 f"SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message WHERE id IN ({marks})",
                 ids,
             ).fetchone()[0]
-            db.execute(f"DELETE FROM message WHERE id IN ({marks})", ids)
+            channels = [
+                Channel(c)
+                for (c,) in db.execute(
+                    f"SELECT DISTINCT channel FROM message WHERE id IN ({marks})", ids
+                )
+            ]
+            self._count -= db.execute(f"DELETE FROM message WHERE id IN ({marks})", ids).rowcount
+            # The messages' numbers leave with them: keep where each channel has got to.
+            self._persist_next_seq(channels)
             db.execute("COMMIT")
             self._bytes -= int(freed)
             if self._overflowing and self._bytes <= self.max_bytes:
@@ -233,9 +260,8 @@ class Outbox:
     def stats(self) -> OutboxStats:
         """Counts and bytes."""
         with self._lock:
-            count = int(self._db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
             return OutboxStats(
-                messages=count,
+                messages=self._count,
                 bytes=self._bytes,
                 max_bytes=self.max_bytes,
                 thinned_messages=self._thinned,
@@ -278,6 +304,7 @@ class Outbox:
             last_seq = int(rows[len(ids) - 1][2])
             marks = ",".join("?" * len(ids))
             db.execute(f"DELETE FROM message WHERE id IN ({marks})", ids)
+            self._count -= len(ids)
             self._bytes -= freed
             if tombstone is not None:
                 topic, payload = tombstone(first_seq, last_seq)
@@ -287,4 +314,5 @@ class Outbox:
                     (Channel.VEHICLE.value, first_seq, last_seq, topic, payload, now_ns),
                 )
                 self._bytes += len(payload)
+                self._count += 1
                 self._tombstones += 1
