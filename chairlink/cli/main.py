@@ -18,6 +18,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "bag": ("chairlink.cli.bag_cmd", "rosbag2 files: summarise them"),
     "config": ("chairlink.cli.config_cmd", "check and show a chair configuration"),
     "firmware": ("chairlink.cli.firmware_cmd", "the motor MCU: simulator and link probe"),
+    "mqtt": ("chairlink.cli.mqtt_cmd", "MQTT: watch chairlink traffic, decoded"),
     "model": ("chairlink.cli.model_cmd", "ONNX models: check one against its description, time it"),
     "ros": ("chairlink.cli.ros_cmd", "ROS 2 parameters generated from chair.yaml"),
     "sim": ("chairlink.cli.sim_cmd", "the simulated hospital: run and record scenarios"),
