@@ -124,6 +124,7 @@ class TelemetryAgent:
         self.identity = identity
         self.config = config
         self._site, self._chair = identity.site, identity.chair_id
+        self._topics = {c: channel_topic(self._site, self._chair, c) for c in Channel}
         self._on_command = on_command
         self._on_local_alarm = on_local_alarm
         self._clock_ns = clock_ns
@@ -399,7 +400,7 @@ class TelemetryAgent:
     # -- outbox and sending ---------------------------------------------------------------------
 
     def _topic(self, channel: Channel) -> str:
-        return channel_topic(self._site, self._chair, channel)
+        return self._topics[channel]
 
     def _tombstone(self, first: int, last: int) -> tuple[str, bytes]:
         message = VehicleMessage(

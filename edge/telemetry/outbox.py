@@ -4,8 +4,12 @@ sent, and leaves only when the broker has acknowledged it.
 One SQLite file in WAL mode. A message's sequence number is stored with it in the one
 statement that stores the message; the ``sequence`` table keeps the next number of each channel
 once its messages have left, so numbers survive restarts and never repeat.
-Events and vitals are committed with ``synchronous=FULL`` (they survive a power cut); vehicle
-samples with ``NORMAL`` (they survive the process being killed, as WAL guarantees).
+Events, vitals, trips and safety state are committed in ``put`` with ``synchronous=FULL``
+(they survive a power cut). Vehicle messages are committed in groups with ``NORMAL``: ``put``
+adds them to an open transaction, and ``commit()`` (which ``pending()`` calls, so nothing is
+ever sent before it is on disk) writes them to the WAL, where they survive the process being
+killed. One commit per group rather than per message is what lets the outbox keep up with
+the broker.
 
 The outbox is bounded: past ``max_bytes`` it thins vehicle messages, oldest first, replacing
 each dropped run of sequence numbers by one tombstone so that receivers count no false gap. It
@@ -115,9 +119,19 @@ class Outbox:
             self._next_seq[key] = max(self._next_seq.get(key, 0), int(last) + 1)
 
     def close(self) -> None:
-        """Close the file; everything in it stays."""
+        """Commit and close the file; everything in it stays."""
         with self._lock:
+            self._commit()
             self._db.close()
+
+    def commit(self) -> None:
+        """Write the vehicle messages put since the last commit to disk."""
+        with self._lock:
+            self._commit()
+
+    def _commit(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
 
     def put(
         self,
@@ -136,29 +150,31 @@ class Outbox:
             db = self._db
             seq = self._next_seq.get(channel, 0)
             topic, payload = build(seq)
-            self._set_synchronous("FULL" if durable else "NORMAL")
-            insert = (
-                "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
-                "VALUES (?, ?, ?, ?, ?, ?)"
-            )
-            row = (channel.value, seq, seq, topic, payload, created_ns)
-            if self._bytes + len(payload) <= self.max_bytes:
-                db.execute(insert, row)  # one statement, one transaction
+            if durable:
+                # The pending group goes first, at its own level; this one is fsynced.
+                self._commit()
+                self._set_synchronous("FULL")
+            elif not db.in_transaction:
+                self._set_synchronous("NORMAL")
+            if not db.in_transaction:
+                db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (channel.value, seq, seq, topic, payload, created_ns),
+                )
                 self._bytes += len(payload)
                 self._count += 1
-            else:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    db.execute(insert, row)
-                    self._bytes += len(payload)
-                    self._count += 1
+                if self._bytes > self.max_bytes:
                     self._thin(created_ns, tombstone)
+                if durable:
                     db.execute("COMMIT")
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    self._bytes = self._count_bytes()
-                    self._count = int(db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
-                    raise
+            except BaseException:
+                db.execute("ROLLBACK")
+                self._bytes = self._count_bytes()
+                self._count = int(db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
+                raise
             self._next_seq[channel] = seq + 1
         return seq
 
@@ -184,6 +200,7 @@ class Outbox:
         with self._lock:
             seq = self._next_seq.get(channel, 0)
             self._next_seq[channel] = seq + 1
+            self._commit()
             self._set_synchronous("FULL")
             self._persist_next_seq([channel])
         return seq
@@ -191,6 +208,7 @@ class Outbox:
     def last_row_id(self) -> int:
         """The id of the newest message stored, 0 when empty."""
         with self._lock:
+            self._commit()
             row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()
         return int(row[0])
 
@@ -198,6 +216,7 @@ class Outbox:
         """Keep a command's answer, durably, so that a repeat is answered and not redone."""
         with self._lock:
             db = self._db
+            self._commit()
             self._set_synchronous("FULL")
             db.execute(
                 "INSERT OR IGNORE INTO command (command_id, accepted, reason) VALUES (?, ?, ?)",
@@ -218,8 +237,12 @@ class Outbox:
             return {c: n - 1 for c, n in self._next_seq.items()}
 
     def pending(self, limit: int, after_id: int = 0) -> list[Pending]:
-        """Up to ``limit`` messages in the order they were stored, after row ``after_id``."""
+        """Up to ``limit`` messages in the order they were stored, after row ``after_id``.
+
+        Commits first: a message is on disk before anyone can send it.
+        """
         with self._lock:
+            self._commit()
             rows = self._db.execute(
                 "SELECT id, channel, seq, last_seq, topic, payload, created_ns, tombstone "
                 "FROM message WHERE id > ? ORDER BY id LIMIT ?",
@@ -236,8 +259,9 @@ class Outbox:
             return
         with self._lock:
             db = self._db
-            self._set_synchronous("NORMAL")
-            db.execute("BEGIN IMMEDIATE")
+            if not db.in_transaction:
+                self._set_synchronous("NORMAL")
+                db.execute("BEGIN IMMEDIATE")
             marks = ",".join("?" * len(ids))
             freed = db.execute(
                 f"SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message WHERE id IN ({marks})",
