@@ -30,7 +30,16 @@ def free_port() -> int:
 class Mosquitto:
     """One broker process on 127.0.0.1 with the repo's config, ACL and given users."""
 
-    def __init__(self, folder: Path, users: dict[str, str], *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        users: dict[str, str],
+        *,
+        port: int | None = None,
+        tls_clients: tuple[str, ...] = (),
+    ) -> None:
+        """``tls_clients``, if any, adds a TLS listener (``tls_port``) that logs clients in by
+        their certificate's common name; each named client gets a certificate in ``folder``."""
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(mosquitto).exists():
             raise RuntimeError("mosquitto is not installed: `make test` installs it (make debs)")
@@ -63,6 +72,16 @@ class Mosquitto:
         # Run as whoever runs the tests: as root, Mosquitto would drop to its own user, who
         # cannot read the test's folder.
         config += f"\nuser {getpass.getuser()}\n"
+        self.tls_port = 0
+        if tls_clients:
+            self.tls_port = free_port()
+            _certificates(folder, tls_clients)
+            config += (
+                f"\nlistener {self.tls_port} 127.0.0.1\n"
+                f"cafile {folder / 'ca.crt'}\ncertfile {folder / 'server.crt'}\n"
+                f"keyfile {folder / 'server.key'}\nrequire_certificate true\n"
+                "use_identity_as_username true\n"
+            )
         (folder / "mosquitto.conf").write_text(config, encoding="utf-8")
 
     def start(self, timeout: float = 10.0) -> None:
@@ -100,3 +119,57 @@ class Mosquitto:
         """What the broker has logged."""
         path = self.folder / "mosquitto.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
+def _certificates(folder: Path, clients: tuple[str, ...]) -> None:
+    """A throwaway CA, a server certificate for 127.0.0.1, and a client certificate each."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=chairlink-test-ca",
+    )
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name, extra in [("server", ["-extfile", "san.ext"]), *((c, []) for c in clients)]:
+        cn = "localhost" if name == "server" else name
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN={cn}",
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.crt",
+            "-days",
+            "2",
+            *extra,
+        )

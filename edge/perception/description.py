@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -23,6 +23,7 @@ __all__ = [
     "ScanInput",
     "SegmenterDescription",
     "load_description",
+    "load_description_of",
 ]
 
 
@@ -118,6 +119,22 @@ class SegmenterDescription(_Spec):
 
 class _File(BaseModel):
     description: Annotated[DetectorDescription | SegmenterDescription, Field(discriminator="kind")]
+
+
+D = TypeVar("D", DetectorDescription, SegmenterDescription)
+
+
+def load_description_of(path: str | Path, kind: type[D]) -> D:
+    """Read a description that must be of ``kind``.
+
+    Raises:
+        ModelError: as :func:`load_description`, or the file describes another kind of model.
+    """
+    description = load_description(path)
+    if not isinstance(description, kind):
+        wanted = "detector" if kind is DetectorDescription else "segmenter"
+        raise ModelError(f"{path}: describes a {description.kind}, not a {wanted}")
+    return description
 
 
 def load_description(path: str | Path) -> DetectorDescription | SegmenterDescription:

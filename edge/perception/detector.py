@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from chairlink.errors import ModelError
 from edge.perception.decoding import Candidates, decode_centernet, decode_yolov8
-from edge.perception.description import DetectorDescription, load_description
+from edge.perception.description import DetectorDescription, load_description_of
 from edge.perception.letterbox import to_input
 from edge.perception.nms import nms
 from edge.perception.session import EMBEDDED, RuntimeOptions, check_tensor, open_session
@@ -39,9 +39,7 @@ class Detector:
                 missing or corrupt, or its tensors differ from what the description declares.
         """
         path = Path(description_path)
-        description = load_description(path)
-        if not isinstance(description, DetectorDescription):
-            raise ModelError(f"{path}: describes a {description.kind}, not a detector")
+        description = load_description_of(path, DetectorDescription)
         self.description = description
         self.model_path = path.parent / description.model
         self._session = open_session(self.model_path, description.sha256, options)

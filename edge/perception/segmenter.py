@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from chairlink.errors import ModelError
-from edge.perception.description import ScanInput, SegmenterDescription, load_description
+from edge.perception.description import ScanInput, SegmenterDescription, load_description_of
 from edge.perception.session import EMBEDDED, RuntimeOptions, check_tensor, open_session
 from edge.types import Scan
 
@@ -74,9 +73,7 @@ class Segmenter:
                 missing or corrupt, or its tensors differ from what the description declares.
         """
         path = Path(description_path)
-        description = load_description(path)
-        if not isinstance(description, SegmenterDescription):
-            raise ModelError(f"{path}: describes a {description.kind}, not a segmenter")
+        description = load_description_of(path, SegmenterDescription)
         self.description = description
         self.model_path = path.parent / description.model
         self._session = open_session(self.model_path, description.sha256, options)

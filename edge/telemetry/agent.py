@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -258,11 +258,7 @@ class TelemetryAgent:
         self._put(
             Channel.VEHICLE,
             lambda seq: VehicleMessage(
-                v=SCHEMA_VERSION,
-                chair=self._chair,
-                channel=Channel.VEHICLE,
-                seq=seq,
-                stamp_ns=now,
+                **self._head(Channel.VEHICLE, seq, now),
                 samples=samples,
             ),
         )
@@ -277,11 +273,7 @@ class TelemetryAgent:
         self._put(
             Channel.PATIENT,
             lambda seq: PatientMessage(
-                v=SCHEMA_VERSION,
-                chair=self._chair,
-                channel=Channel.PATIENT,
-                seq=seq,
-                stamp_ns=now,
+                **self._head(Channel.PATIENT, seq, now),
                 patient=vitals.patient_token,
                 spo2_pct=number(vitals.spo2_pct),
                 pulse_bpm=number(vitals.pulse_bpm),
@@ -320,11 +312,7 @@ class TelemetryAgent:
         self._put(
             Channel.SAFETY,
             lambda seq: SafetyMessage(
-                v=SCHEMA_VERSION,
-                chair=self._chair,
-                channel=Channel.SAFETY,
-                seq=seq,
-                stamp_ns=now,
+                **self._head(Channel.SAFETY, seq, now),
                 state=state,
                 reason=reason,
                 clearance_m=clearance_m,
@@ -345,11 +333,7 @@ class TelemetryAgent:
         self._put(
             Channel.TRIP,
             lambda seq: TripMessage(
-                v=SCHEMA_VERSION,
-                chair=self._chair,
-                channel=Channel.TRIP,
-                seq=seq,
-                stamp_ns=now,
+                **self._head(Channel.TRIP, seq, now),
                 trip_id=trip_id,
                 event=event,
                 detail=detail,
@@ -374,11 +358,7 @@ class TelemetryAgent:
 
         def build(seq: int) -> EventMessage:
             message_ = EventMessage(
-                v=SCHEMA_VERSION,
-                chair=self._chair,
-                channel=Channel.EVENT,
-                seq=seq,
-                stamp_ns=now,
+                **self._head(Channel.EVENT, seq, now),
                 event_id=f"ev-{seq}",
                 kind=kind,
                 code=code,
@@ -399,16 +379,22 @@ class TelemetryAgent:
 
     # -- outbox and sending ---------------------------------------------------------------------
 
+    def _head(self, channel: Channel, seq: int, stamp_ns: int) -> dict[str, Any]:
+        """The fields every uplink message starts with."""
+        return {
+            "v": SCHEMA_VERSION,
+            "chair": self._chair,
+            "channel": channel,
+            "seq": seq,
+            "stamp_ns": stamp_ns,
+        }
+
     def _topic(self, channel: Channel) -> str:
         return self._topics[channel]
 
     def _tombstone(self, first: int, last: int) -> tuple[str, bytes]:
         message = VehicleMessage(
-            v=SCHEMA_VERSION,
-            chair=self._chair,
-            channel=Channel.VEHICLE,
-            seq=first,
-            stamp_ns=self._clock_ns(),
+            **self._head(Channel.VEHICLE, first, self._clock_ns()),
             thinned_through=last,
         )
         return self._topic(Channel.VEHICLE), encode(message)
@@ -436,11 +422,7 @@ class TelemetryAgent:
         self._put(
             Channel.STATE,
             lambda seq: StateMessage(
-                v=SCHEMA_VERSION,
-                chair=self._chair,
-                channel=Channel.STATE,
-                seq=seq,
-                stamp_ns=now,
+                **self._head(Channel.STATE, seq, now),
                 status=status,
                 backlog=backlog,
                 drained=drained,
@@ -536,11 +518,7 @@ class TelemetryAgent:
             except (OSError, ssl.SSLError) as err:
                 raise ChairlinkError(f"cannot set up TLS: {err}") from err
         will = StateMessage(
-            v=SCHEMA_VERSION,
-            chair=self._chair,
-            channel=Channel.STATE,
-            seq=self.outbox.reserve_seq(Channel.STATE),
-            stamp_ns=self._clock_ns(),
+            **self._head(Channel.STATE, self.outbox.reserve_seq(Channel.STATE), self._clock_ns()),
             status="offline",
         )
         client.will_set(self._topic(Channel.STATE), encode(will), qos=1, retain=True)

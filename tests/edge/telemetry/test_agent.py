@@ -20,6 +20,7 @@ from chairlink.wire.payloads import (
     Command,
     EventMessage,
     PatientMessage,
+    PayloadError,
     StateMessage,
     StopCommand,
     TripCommand,
@@ -69,6 +70,7 @@ class Monitor:
     def __init__(self, broker: Mosquitto) -> None:
         self.messages: list[UplinkMessage] = []
         self.raw: list[mqtt.MQTTMessage] = []
+        self.rejected: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id="monitor-test", protocol=mqtt.MQTTv5
@@ -84,7 +86,10 @@ class Monitor:
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
             self.raw.append(msg)
-            self.messages.append(decode_uplink(bytes(msg.payload)))
+            try:
+                self.messages.append(decode_uplink(bytes(msg.payload)))
+            except PayloadError as err:
+                self.rejected.append((msg.topic, str(err)))
 
     def of(self, channel: Channel) -> list[UplinkMessage]:
         with self._lock:
@@ -397,3 +402,46 @@ def test_vitals_out_of_limits_while_offline_raise_an_alarm_on_the_chair_and_late
     (event,) = monitor.of(Channel.EVENT)
     assert isinstance(event, EventMessage)
     assert (event.code, event.raised_offline, event.patient) == ("spo2_low", True, TOKEN)
+
+
+def test_a_chair_logs_in_by_its_client_certificate_over_tls(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "tls-broker", USERS, tls_clients=(CHAIR, "chair-08"))
+    broker.start()
+    monitor = Monitor(broker)
+    try:
+        certs = broker.folder
+        config = TelemetryConfig(
+            broker_host="127.0.0.1",
+            broker_port=broker.tls_port,
+            tls_ca_file=str(certs / "ca.crt"),
+            tls_cert_file=str(certs / f"{CHAIR}.crt"),
+            tls_key_file=str(certs / f"{CHAIR}.key"),
+            outbox_path=str(tmp_path / "outbox.db"),
+        )
+        with TelemetryAgent(IDENTITY, config) as agent:
+            assert wait_until(lambda: agent.connected, 10)
+            agent.vitals(_vitals())
+            assert wait_until(lambda: len(monitor.of(Channel.PATIENT)) == 1, 5)
+        # Another chair's certificate names another user: the ACL keeps it off chair-07's topics.
+        other = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="chair-08", protocol=mqtt.MQTTv5)
+        other.tls_set(
+            ca_certs=str(certs / "ca.crt"),
+            certfile=str(certs / "chair-08.crt"),
+            keyfile=str(certs / "chair-08.key"),
+        )
+        results: list[str] = []
+        other.on_publish = lambda _c, _u, _m, rc, _p: results.append(rc.getName())
+        other.connect("127.0.0.1", broker.tls_port)
+        other.loop_start()
+        assert wait_until(other.is_connected, 10)
+        other.publish(f"chairlink/v1/{SITE}/{CHAIR}/patient", b"{}", qos=1).wait_for_publish(5)
+        other.publish(f"chairlink/v1/{SITE}/chair-08/patient", b"{}", qos=1).wait_for_publish(5)
+        assert wait_until(lambda: len(results) == 2, 5)
+        other.loop_stop()
+        other.disconnect()
+        assert results == ["Not authorized", "Success"]
+        assert wait_until(lambda: len(monitor.rejected) == 1, 5)
+        assert monitor.rejected[0][0] == f"chairlink/v1/{SITE}/chair-08/patient"
+    finally:
+        monitor.close()
+        broker.stop()
