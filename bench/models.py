@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +33,7 @@ __all__ = ["detector_map50", "detector_p99_ms", "person_recall_5m", "segmenter_p
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 ONE_THREAD = RuntimeOptions(threads=1)
+T = TypeVar("T")
 
 
 @functools.cache
@@ -47,8 +50,17 @@ def _heldout() -> tuple[list[CameraSample], list[ScanSample]]:
     return load_split(paths)
 
 
-def _p99_ms(samples: list[float]) -> float:
-    return float(np.percentile(np.asarray(samples) * 1e3, 99))
+def _latency_ms(run: Callable[[T], object], inputs: list[T], count: int) -> tuple[float, float]:
+    """p99 and p50 of ``run`` over ``count`` calls cycling through ``inputs``, after a warm-up."""
+    for item in inputs[:20]:
+        run(item)
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        run(inputs[i % len(inputs)])
+        times.append(time.perf_counter() - start)
+    ms = np.asarray(times) * 1e3
+    return float(np.percentile(ms, 99)), float(np.median(ms))
 
 
 def detector_p99_ms(frames: int = 500) -> Figure:
@@ -57,42 +69,18 @@ def detector_p99_ms(frames: int = 500) -> Figure:
     Pre-processing, inference, decoding and suppression, as Detector.detect runs them.
     """
     detector = Detector(MODELS / "detector.yaml", ONE_THREAD)
-    images = [f.image for f in _heldout()[0]]
-    for image in images[:20]:
-        detector.detect(image)
-    times = []
-    for i in range(frames):
-        start = time.perf_counter()
-        detector.detect(images[i % len(images)])
-        times.append(time.perf_counter() - start)
+    p99, p50 = _latency_ms(detector.detect, [f.image for f in _heldout()[0]], frames)
     return Figure(
-        "models.detector_p99_ms",
-        _p99_ms(times),
-        "ms",
-        "<=",
-        15,
-        f"{frames} held-out frames, p50 {np.median(times) * 1e3:.1f} ms",
+        "models.detector_p99_ms", p99, "ms", "<=", 15, f"{frames} held-out frames, p50 {p50:.1f} ms"
     )
 
 
 def segmenter_p99_ms(scans: int = 2000) -> Figure:
     """[models.segmenter_p99_ms]: one 720-beam scan through the segmenter, one thread, p99."""
     segmenter = Segmenter(MODELS / "segmenter.yaml", ONE_THREAD)
-    held = [stock_scan(s.ranges) for s in _heldout()[1]]
-    for scan in held[:20]:
-        segmenter.segment(scan)
-    times = []
-    for i in range(scans):
-        start = time.perf_counter()
-        segmenter.segment(held[i % len(held)])
-        times.append(time.perf_counter() - start)
+    p99, p50 = _latency_ms(segmenter.segment, [stock_scan(s.ranges) for s in _heldout()[1]], scans)
     return Figure(
-        "models.segmenter_p99_ms",
-        _p99_ms(times),
-        "ms",
-        "<=",
-        2,
-        f"{scans} held-out scans, p50 {np.median(times) * 1e3:.2f} ms",
+        "models.segmenter_p99_ms", p99, "ms", "<=", 2, f"{scans} held-out scans, p50 {p50:.2f} ms"
     )
 
 

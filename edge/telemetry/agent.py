@@ -35,6 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import BaseModel
 
 from chairlink.config import IdentityConfig, TelemetryConfig
 from chairlink.errors import ChairlinkError
@@ -399,13 +400,11 @@ class TelemetryAgent:
         )
         return self._topic(Channel.VEHICLE), encode(message)
 
-    def _put(self, channel: Channel, build: Callable[[int], object]) -> None:
+    def _put(self, channel: Channel, build: Callable[[int], BaseModel]) -> None:
         topic = self._topic(channel)
 
         def payload(seq: int) -> tuple[str, bytes]:
-            message = build(seq)
-            assert hasattr(message, "model_dump_json")
-            return topic, encode(message)  # type: ignore[arg-type]
+            return topic, encode(build(seq))
 
         was_overflowing = self.outbox.overflowing
         self.outbox.put(channel, payload, self._clock_ns(), self._tombstone)
