@@ -353,12 +353,15 @@ def test_a_malformed_command_is_refused_with_a_reason_and_changes_nothing(
         topic = command_topic(SITE, CHAIR, "trip")
         monitor.client.publish(topic, b'{"v":1,"kind":"trip"}', qos=1).wait_for_publish(5)
         monitor.client.publish(topic, b"\x00garbage", qos=1).wait_for_publish(5)
-        assert wait_until(lambda: agent.stats().commands_rejected == 2, 5)
-        assert wait_until(lambda: len(monitor.of(Channel.EVENT)) == 2, 5)
+        elsewhere = _stop("c-other").model_copy(update={"chair": "chair-99"})
+        monitor.command(elsewhere)
+        assert wait_until(lambda: agent.stats().commands_rejected == 3, 5)
+        assert wait_until(lambda: len(monitor.of(Channel.EVENT)) == 3, 5)
     assert handler.done == []
     reasons = [m.message for m in monitor.of(Channel.EVENT) if isinstance(m, EventMessage)]
     assert "trip.command_id: Field required" in reasons[0]
     assert "not JSON" in reasons[1]
+    assert reasons[2] == "command for chair chair-99, this is chair-07"
 
 
 def test_an_expired_trip_is_not_started(
@@ -451,3 +454,19 @@ def test_a_chair_logs_in_by_its_client_certificate_over_tls(tmp_path: Path) -> N
     finally:
         monitor.close()
         broker.stop()
+
+
+def test_safety_goes_out_on_change_and_at_the_keepalive_rate(tmp_path: Path) -> None:
+    """No broker needed: what the agent stores in its outbox is what it will send."""
+    now = [0]
+    config = TelemetryConfig(outbox_path=str(tmp_path / "outbox.db"), safety_keepalive_s=5.0)
+    agent = TelemetryAgent(IDENTITY, config, clock_ns=lambda: now[0])
+    try:
+        for t_s, state in [(0, "clear"), (1, "clear"), (2, "slow"), (3, "slow"), (7.5, "slow")]:
+            now[0] = int(t_s * 1e9)
+            agent.safety(state)  # type: ignore[arg-type]
+        sent = [p for p in agent.outbox.pending(100) if p.channel == Channel.SAFETY]
+        stamps = [decode_uplink(p.payload).stamp_ns / 1e9 for p in sent]
+    finally:
+        agent.outbox.close()
+    assert stamps == [0.0, 2.0, 7.5]
