@@ -9,7 +9,7 @@ geometry and limits live here and nowhere else.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,6 +21,7 @@ __all__ = [
     "DriveLimits",
     "FirmwareConfig",
     "IdentityConfig",
+    "OximeterConfig",
     "RosConfig",
     "TelemetryConfig",
     "WheelGeometry",
@@ -222,6 +223,22 @@ class TelemetryConfig(_Frozen):
     """A trip command issued longer ago than this is refused as expired."""
 
 
+class OximeterConfig(_Frozen):
+    """The patient's pulse oximeter on the chair (docs/telemetry.md)."""
+
+    port: str = Field(default="/dev/serial/by-id/usb-nonin-oximeter", min_length=1)
+    """Serial device of the oximeter."""
+
+    protocol: Literal["nonin-df2"] = "nonin-df2"
+    """Its serial format: Nonin Serial Data Format #2 (9600 baud, 75 frames/s)."""
+
+    stale_after_s: Annotated[float, Field(ge=0.2, le=10)] = 1.0
+    """With nothing valid from the device this long, vitals go out as stale (NaN), s."""
+
+    publish_hz: Annotated[float, Field(gt=0, le=10)] = 1.0
+    """Vitals published per second (the monitor's SpO2 and pulse update at 1 Hz)."""
+
+
 class ChairConfig(_Frozen):
     """One chair: identity and, part by part, everything it is configured with."""
 
@@ -236,6 +253,9 @@ class ChairConfig(_Frozen):
 
     telemetry: TelemetryConfig = TelemetryConfig()
     """The MQTT telemetry agent."""
+
+    oximeter: OximeterConfig = OximeterConfig()
+    """The patient's pulse oximeter."""
 
 
 def _describe(err: ValidationError) -> str:

@@ -1,4 +1,5 @@
-"""Bring up one chair's nodes under its own namespace.
+"""Bring up one chair's nodes under its own namespace: the firmware bridge to the motor MCU,
+the telemetry link to the hospital monitor, and the patient's oximeter.
 
     ros2 launch chairlink_ros chair.launch.py namespace:=chair_01 \\
         params_file:=/etc/chairlink/chair.params.yaml
@@ -43,6 +44,24 @@ def generate_launch_description() -> LaunchDescription:
                 package="chairlink_ros",
                 executable="firmware_bridge_node",
                 name="firmware_bridge",
+                namespace=namespace,
+                parameters=[params_file, {"use_sim_time": use_sim_time}],
+                output="screen",
+                emulate_tty=True,
+            ),
+            Node(
+                package="chairlink_ros",
+                executable="telemetry_node",
+                name="telemetry",
+                namespace=namespace,
+                parameters=[params_file, {"use_sim_time": use_sim_time}],
+                output="screen",
+                emulate_tty=True,
+            ),
+            Node(
+                package="chairlink_ros",
+                executable="vitals_node",
+                name="vitals",
                 namespace=namespace,
                 parameters=[params_file, {"use_sim_time": use_sim_time}],
                 output="screen",

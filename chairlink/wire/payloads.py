@@ -33,9 +33,11 @@ __all__ = [
     "TripMessage",
     "UplinkMessage",
     "VehicleMessage",
+    "VehicleMode",
     "VehicleSample",
     "decode_command",
     "decode_uplink",
+    "describe",
     "encode",
 ]
 
@@ -81,6 +83,10 @@ class StateMessage(_Uplink):
     """The last sequence number given out per channel, for a receiver's gap count."""
 
 
+VehicleMode = Literal["idle", "manual", "autonomous", "estop", "fault", "charging"]
+"""What the chair is doing, most severe first when several hold."""
+
+
 class VehicleSample(_Payload):
     """The chair at one instant."""
 
@@ -91,7 +97,7 @@ class VehicleSample(_Payload):
     speed_mps: float
     turn_radps: float = 0.0
     battery_pct: Annotated[float, Field(ge=0, le=100)]
-    mode: Literal["idle", "manual", "autonomous", "estop", "fault", "charging"]
+    mode: VehicleMode
     faults: list[str] = []
 
 
@@ -237,10 +243,14 @@ def _decode(adapter: TypeAdapter[T], data: bytes, what: str) -> T:
     try:
         return adapter.validate_python(raw)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in err.errors()
-        )
-        raise PayloadError(f"{what}: {problems}") from err
+        raise PayloadError(f"{what}: {describe(err)}") from err
+
+
+def describe(err: ValidationError) -> str:
+    """Every problem of a validation error as ``field: what is wrong``, in one line."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in err.errors()
+    )
 
 
 def decode_uplink(data: bytes) -> UplinkMessage:

@@ -35,7 +35,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from chairlink.config import IdentityConfig, TelemetryConfig
 from chairlink.errors import ChairlinkError
@@ -54,6 +54,7 @@ from chairlink.wire.payloads import (
     VehicleMessage,
     VehicleSample,
     decode_command,
+    describe,
     encode,
 )
 from chairlink.wire.topics import Channel, CommandKind, channel_topic, command_topic
@@ -87,6 +88,8 @@ class AgentStats:
     published: int = 0
     acked: int = 0
     refused_by_broker: int = 0
+    refused_inputs: int = 0
+    """Values from the host that no message could carry (a malformed token, SpO2 over 100)."""
     backlog: int = 0
     draining: bool = False
     commands: int = 0
@@ -223,6 +226,7 @@ class TelemetryAgent:
                 published=s.published,
                 acked=s.acked,
                 refused_by_broker=s.refused_by_broker,
+                refused_inputs=s.refused_inputs,
                 backlog=s.backlog,
                 draining=s.draining,
                 commands=s.commands,
@@ -265,7 +269,12 @@ class TelemetryAgent:
         )
 
     def vitals(self, vitals: Vitals) -> None:
-        """A vitals reading (the host calls at 1 Hz); alarms on the chair while offline."""
+        """A vitals reading (the host calls at 1 Hz); alarms on the chair while offline.
+
+        Raises:
+            PayloadError: the reading cannot go on the wire (a malformed patient token, a
+                number out of range); nothing is stored and the counter ``refused_inputs`` rises.
+        """
         now = self._clock_ns()
 
         def number(value: float) -> float | None:
@@ -407,7 +416,12 @@ class TelemetryAgent:
             return topic, encode(build(seq))
 
         was_overflowing = self.outbox.overflowing
-        self.outbox.put(channel, payload, self._clock_ns(), self._tombstone)
+        try:
+            self.outbox.put(channel, payload, self._clock_ns(), self._tombstone)
+        except ValidationError as err:
+            with self._lock:
+                self._stats.refused_inputs += 1
+            raise PayloadError(f"{channel.value} message refused: {describe(err)}") from err
         if not was_overflowing and self.outbox.overflowing:
             # Even events and vitals no longer fit: keep them, and tell the attendant.
             self.event("alarm", "outbox_full", "high", "telemetry outbox full: link down too long")

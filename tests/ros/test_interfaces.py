@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from chairlink_interfaces.msg import ChairStatus, PatientVitals, SafetyState
+from chairlink_interfaces.msg import ChairStatus, PatientVitals, SafetyState, TripCommand
 from rclpy.serialization import deserialize_message, serialize_message
 
 from chairlink.interfaces import message_definitions, typestore
@@ -22,6 +22,7 @@ def test_every_built_message_has_a_definition_in_the_typestore() -> None:
         "chairlink_interfaces/msg/ChairStatus",
         "chairlink_interfaces/msg/SafetyState",
         "chairlink_interfaces/msg/PatientVitals",
+        "chairlink_interfaces/msg/TripCommand",
     }
     store = typestore()
     assert names <= set(store.types)
@@ -65,7 +66,20 @@ def _vitals() -> PatientVitals:
     return msg
 
 
-@pytest.mark.parametrize("make", [_chair_status, _safety_state, _vitals])
+def _trip() -> TripCommand:
+    msg = TripCommand()
+    msg.action = TripCommand.ASSIGN
+    msg.command_id = "cmd-7"
+    msg.trip_id = "trip-42"
+    msg.origin = "ward-3"
+    msg.destination = "radiology"
+    msg.patient_token = "pt-7f3a9c2b"
+    msg.priority = TripCommand.PRIORITY_URGENT
+    msg.issued.sec = 1_764_000_000
+    return msg
+
+
+@pytest.mark.parametrize("make", [_chair_status, _safety_state, _vitals, _trip])
 def test_rclpy_bytes_read_and_write_identically_with_rosbags(make: object) -> None:
     message = make()  # type: ignore[operator]
     name = f"chairlink_interfaces/msg/{type(message).__name__}"

@@ -54,7 +54,11 @@ def test_launch_names_only_installed_executables_and_declared_parameters() -> No
     nodes = _calls(tree, "Node")
     assert nodes
     executables = _console_scripts()
-    assert "firmware_bridge_node" in executables
+    assert {"firmware_bridge_node", "telemetry_node", "vitals_node"} <= executables
+    launched = {
+        e.value for call in nodes if isinstance(e := _keyword(call, "executable"), ast.Constant)
+    }
+    assert launched == {"firmware_bridge_node", "telemetry_node", "vitals_node"}
     declared = {s.name for s in parameter_specs()} | {"use_sim_time"}
     for call in nodes:
         package, executable = _keyword(call, "package"), _keyword(call, "executable")

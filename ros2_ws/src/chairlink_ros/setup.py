@@ -27,6 +27,8 @@ setup(
         "console_scripts": [
             f"firmware_bridge_node = {PACKAGE}.firmware_bridge_node:main",
             f"sim_node = {PACKAGE}.sim_node:main",
+            f"telemetry_node = {PACKAGE}.telemetry_node:main",
+            f"vitals_node = {PACKAGE}.vitals_node:main",
         ],
     },
 )

@@ -8,7 +8,6 @@ paused /clock can never keep the chair moving; ROS time only stamps the messages
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -17,15 +16,9 @@ from chairlink_interfaces.msg import ChairStatus
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry as OdometryMsg
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    SetParametersResult,
-)
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
-from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -35,8 +28,9 @@ from std_srvs.srv import Trigger
 
 from chairlink.config import ChairConfig
 from chairlink.errors import ConfigError
-from chairlink.ros_params import ParameterSpec, parameter_specs, validate_parameters
+from chairlink.ros_params import validate_parameters
 from chairlink_ros import qos
+from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.firmware_conversions import (
     battery_message,
     chair_status_message,
@@ -60,48 +54,12 @@ from firmware_bridge.odometry import OdometryIntegrator
 __all__ = ["FirmwareBridgeNode", "main"]
 
 
-def _descriptor(spec: ParameterSpec) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
-    if spec.minimum is None and spec.maximum is None:
-        return descriptor
-    if isinstance(spec.default, bool):
-        return descriptor
-    if isinstance(spec.default, int):
-        descriptor.integer_range = [
-            IntegerRange(
-                from_value=int(spec.minimum if spec.minimum is not None else -(2**63)),
-                to_value=int(spec.maximum if spec.maximum is not None else 2**63 - 1),
-                step=1,
-            )
-        ]
-    elif isinstance(spec.default, float):
-        descriptor.floating_point_range = [
-            FloatingPointRange(
-                from_value=spec.minimum if spec.minimum is not None else -math.inf,
-                to_value=spec.maximum if spec.maximum is not None else math.inf,
-                step=0.0,
-            )
-        ]
-    return descriptor
-
-
 class FirmwareBridgeNode(Node):
     """Drives the motor MCU from /cmd_vel and publishes /odom, /battery, /chair/status."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("firmware_bridge", **kwargs)
-        self._values: dict[str, Any] = {}
-        for spec in parameter_specs():
-            try:
-                value = self.declare_parameter(spec.name, spec.default, _descriptor(spec)).value
-            except ParameterException as err:
-                raise ConfigError(
-                    f"{self.get_fully_qualified_name()}: parameter {spec.name}: {err}"
-                ) from err
-            self._values[spec.name] = value
-        config = validate_parameters(self._values)
-        if isinstance(config, str):
-            raise ConfigError(f"{self.get_fully_qualified_name()}: invalid parameters: {config}")
+        config, self._values = declare_chair_parameters(self)
         self._config: ChairConfig = config
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
@@ -130,6 +88,9 @@ class FirmwareBridgeNode(Node):
         # and retries). Meanwhile the driver keeps refreshing the current command on its own
         # thread, and times it out with /cmd_vel's timeout.
         self.create_service(Trigger, "estop", self._on_estop)
+        # The monitor's remote stop (through telemetry_node): the same e-stop, logged by the
+        # MCU with its own reason.
+        self.create_service(Trigger, "remote_estop", self._on_remote_estop)
         self.create_service(Trigger, "clear_estop", self._on_clear_estop)
         self.create_service(Trigger, "rearm", self._on_rearm)
 
@@ -239,6 +200,13 @@ class FirmwareBridgeNode(Node):
 
     def _on_estop(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         return self._trigger(response, "e-stop", lambda: self._driver.estop(EstopReason.OPERATOR))
+
+    def _on_remote_estop(
+        self, request: Trigger.Request, response: Trigger.Response
+    ) -> Trigger.Response:
+        return self._trigger(
+            response, "remote e-stop", lambda: self._driver.estop(EstopReason.REMOTE)
+        )
 
     def _on_clear_estop(
         self, request: Trigger.Request, response: Trigger.Response

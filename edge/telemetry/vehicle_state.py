@@ -1,0 +1,73 @@
+"""The chair's vehicle state for telemetry, gathered from odometry and the MCU's status.
+
+Hosts feed what they have (ROS messages converted to edge types, the firmware bridge's frames,
+or the simulator's messages) and take a ``VehicleSample`` at the telemetry rate. The mode is
+derived in one place, most severe first, so the monitor sees an e-stop as an e-stop whatever
+else is true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chairlink.wire.payloads import VehicleMode, VehicleSample
+from edge.types import ChairStatus, Odometry
+
+__all__ = ["FAULT_NAMES", "VehicleState", "mode_of"]
+
+FAULT_NAMES: dict[int, str] = {
+    0x0001: "drive_timeout",
+    0x0002: "link_lost",
+    0x0004: "overtemp_left",
+    0x0008: "overtemp_right",
+    0x0010: "battery_critical",
+}
+"""The MCU's STATUS fault bits (docs/firmware-protocol.md) by their names on the wire."""
+
+_MOVING_MPS = 0.02
+_MOVING_RADPS = 0.05
+
+
+def mode_of(status: ChairStatus, odometry: Odometry | None) -> VehicleMode:
+    """The chair's mode for the monitor: estop, fault, charging, manual, autonomous or idle."""
+    if status.estop:
+        return "estop"
+    if status.faults:
+        return "fault"
+    if status.current_a < 0:
+        return "charging"
+    if status.joystick_override:
+        return "manual"
+    moving = odometry is not None and (
+        abs(odometry.linear_mps) > _MOVING_MPS or abs(odometry.angular_radps) > _MOVING_RADPS
+    )
+    return "autonomous" if status.armed and moving else "idle"
+
+
+@dataclass
+class VehicleState:
+    """The latest odometry and MCU status; a sample of both on demand."""
+
+    odometry: Odometry | None = None
+    status: ChairStatus | None = None
+
+    def sample(self, stamp_ns: int) -> VehicleSample | None:
+        """The chair now, or None until both odometry and a status have arrived."""
+        if self.odometry is None or self.status is None:
+            return None
+        odometry, status = self.odometry, self.status
+        faults = [name for bit, name in FAULT_NAMES.items() if status.faults & bit]
+        unknown = status.faults & ~sum(FAULT_NAMES)
+        if unknown:
+            faults.append(f"fault_0x{unknown:04x}")
+        return VehicleSample(
+            stamp_ns=stamp_ns,
+            x_m=odometry.pose.x,
+            y_m=odometry.pose.y,
+            yaw_rad=odometry.pose.yaw,
+            speed_mps=odometry.linear_mps,
+            turn_radps=odometry.angular_radps,
+            battery_pct=round(min(max(status.soc, 0.0), 1.0) * 100.0, 1),
+            mode=mode_of(status, odometry),
+            faults=faults,
+        )

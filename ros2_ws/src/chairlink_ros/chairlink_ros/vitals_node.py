@@ -1,0 +1,114 @@
+"""vitals_node: the patient's pulse oximeter to /patient/vitals.
+
+A thin adapter over edge.telemetry.oximeter.OximeterReader (docs/telemetry.md): the reader
+decodes the device's serial format on its own thread; this node publishes the latest reading
+at ``oximeter.publish_hz`` on the steady clock, NaN numbers and ``stale`` set when the device
+has said nothing valid for ``oximeter.stale_after_s``, so a pulled cable never looks like a
+steady patient.
+
+Vitals belong to a patient: the token comes with the trip that carries them (/trip/command),
+and until one is assigned nothing is published. In simulation sim_node publishes the vitals
+instead of this node.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import rclpy
+from chairlink_interfaces.msg import PatientVitals
+from chairlink_interfaces.msg import TripCommand as TripCommandMsg
+from rclpy.clock import Clock
+from rclpy.clock_type import ClockType
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.utilities import try_shutdown
+
+from chairlink.errors import ChairlinkError
+from chairlink_ros import qos
+from chairlink_ros.chair_parameters import declare_chair_parameters
+from chairlink_ros.telemetry_conversions import vitals_message
+from edge.telemetry.oximeter.reader import OximeterReader
+
+__all__ = ["VitalsNode", "main"]
+
+
+class VitalsNode(Node):
+    """Publishes the patient's vitals from the oximeter on the chair."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("vitals", **kwargs)
+        config, _ = declare_chair_parameters(self)
+        oximeter = config.oximeter
+        self._frame = config.ros.base_frame
+        self._trip_id = ""
+        self._reader = OximeterReader(
+            oximeter.port,
+            "",
+            protocol=oximeter.protocol,
+            stale_after_s=oximeter.stale_after_s,
+        )
+        self._publisher = self.create_publisher(PatientVitals, "patient/vitals", qos.TELEMETRY)
+        self.create_subscription(TripCommandMsg, "trip/command", self._on_trip, qos.COMMANDS)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(1.0 / oximeter.publish_hz, self._publish, clock=steady)
+        self._reader.start()
+        self.get_logger().info(
+            f"oximeter on {oximeter.port} ({oximeter.protocol}); vitals at "
+            f"{oximeter.publish_hz} Hz once a trip assigns a patient"
+        )
+
+    @property
+    def reader(self) -> OximeterReader:
+        """The oximeter reader this node adapts."""
+        return self._reader
+
+    @property
+    def patient_token(self) -> str:
+        """The token of the patient on the chair, empty when none."""
+        return self._reader.patient_token
+
+    def destroy_node(self) -> None:
+        """Close the port and tear the node down."""
+        self._reader.stop()
+        super().destroy_node()
+
+    def _on_trip(self, message: TripCommandMsg) -> None:
+        if message.action == TripCommandMsg.ASSIGN:
+            self._trip_id = message.trip_id
+            self._reader.patient_token = message.patient_token
+            who = message.patient_token or "no patient"
+            self.get_logger().info(f"trip {message.trip_id}: {who}")
+        elif message.action == TripCommandMsg.CANCEL and message.trip_id == self._trip_id:
+            self._trip_id = ""
+            self._reader.patient_token = ""
+            self.get_logger().info(f"trip {message.trip_id} cancelled: no patient")
+
+    def _publish(self) -> None:
+        if not self._reader.patient_token:
+            return
+        vitals = self._reader.vitals(time.time_ns())
+        self._publisher.publish(
+            vitals_message(vitals, self.get_clock().now().to_msg(), self._frame)
+        )
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the node until shutdown."""
+    rclpy.init(args=args)
+    node: VitalsNode | None = None
+    try:
+        node = VitalsNode()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ChairlinkError as err:
+        rclpy.logging.get_logger("vitals").fatal(str(err))
+        raise SystemExit(2) from err
+    finally:
+        if node is not None:
+            node.destroy_node()
+        try_shutdown()
