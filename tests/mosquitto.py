@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -173,3 +174,45 @@ def _certificates(folder: Path, clients: tuple[str, ...]) -> None:
             "2",
             *extra,
         )
+
+
+class CountingRelay:
+    """A TCP relay between one client and the broker that counts the bytes the client sends:
+    what the chair puts on the wire, headers and all."""
+
+    def __init__(self, broker_port: int) -> None:
+        self._broker_port = broker_port
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self.upstream_bytes = 0
+        self._threads: list[threading.Thread] = []
+        accept = threading.Thread(target=self._accept, daemon=True)
+        accept.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            broker = socket.create_connection(("127.0.0.1", self._broker_port))
+            for source, sink, counted in ((client, broker, True), (broker, client, False)):
+                pump = threading.Thread(
+                    target=self._pump, args=(source, sink, counted), daemon=True
+                )
+                pump.start()
+                self._threads.append(pump)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, counted: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                if counted:
+                    self.upstream_bytes += len(data)
+                sink.sendall(data)
+        for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        """Stop accepting; open connections end when either side closes."""
+        self._listener.close()

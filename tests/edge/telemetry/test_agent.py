@@ -36,7 +36,7 @@ from chairlink.wire.topics import Channel, CommandKind, command_topic
 from edge.telemetry.agent import TelemetryAgent
 from edge.types import Perfusion, Vitals
 from tests.firmware_bridge.conftest import wait_until
-from tests.mosquitto import Mosquitto
+from tests.mosquitto import CountingRelay, Mosquitto
 
 SITE, CHAIR, TOKEN = "site-1", "chair-07", "pt-7f3a9c2b"
 USERS = {CHAIR: "chair-secret", "monitor": "monitor-secret"}
@@ -470,3 +470,29 @@ def test_safety_goes_out_on_change_and_at_the_keepalive_rate(tmp_path: Path) -> 
     finally:
         agent.outbox.close()
     assert stamps == [0.0, 2.0, 7.5]
+
+
+def test_topics_go_by_alias_on_the_wire_and_arrive_whole(broker: Mosquitto, tmp_path: Path) -> None:
+    relay = CountingRelay(broker.port)
+    monitor = Monitor(broker)
+    config = _config(broker, tmp_path, broker_port=relay.port)
+    try:
+        with TelemetryAgent(IDENTITY, config) as agent:
+            assert wait_until(lambda: agent.connected and not agent.stats().draining, 10)
+            assert wait_until(lambda: agent.stats().outbox_messages == 0, 10)
+            before = relay.upstream_bytes
+            for i in range(50):
+                agent.vitals(_vitals(pulse=60.0 + i % 30))
+            assert wait_until(lambda: agent.stats().outbox_messages == 0, 10)
+            sent = relay.upstream_bytes - before
+        assert wait_until(lambda: len(monitor.of(Channel.PATIENT)) == 50, 5)
+        topics = {m.topic for m in monitor.raw if b'"channel":"patient"' in m.payload}
+        assert topics == {f"chairlink/v1/{SITE}/{CHAIR}/patient"}
+        payload = max(len(m.payload) for m in monitor.raw if b'"channel":"patient"' in m.payload)
+        # Each PUBLISH carries its payload, a few header bytes and a 2-byte alias, not the
+        # 38-byte topic: only the first names it.
+        assert sent < 50 * (payload + 12) + 40
+    finally:
+        relay.close()
+        monitor.client.loop_stop()
+        monitor.client.disconnect()
