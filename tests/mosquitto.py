@@ -38,9 +38,11 @@ class Mosquitto:
         *,
         port: int | None = None,
         tls_clients: tuple[str, ...] = (),
+        settings: dict[str, str] | None = None,
     ) -> None:
         """``tls_clients``, if any, adds a TLS listener (``tls_port``) that logs clients in by
-        their certificate's common name; each named client gets a certificate in ``folder``."""
+        their certificate's common name; each named client gets a certificate in ``folder``.
+        ``settings`` replace lines of the repo's config by their option name."""
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(mosquitto).exists():
             raise RuntimeError("mosquitto is not installed: `make test` installs it (make debs)")
@@ -67,6 +69,8 @@ class Mosquitto:
             r"^listener 1883$": f"listener {self.port} 127.0.0.1",
             r"^persistence_location .*$": f"persistence_location {folder / 'data'}/",
         }
+        for option, value in (settings or {}).items():
+            replacements[rf"^{option} .*$"] = f"{option} {value}"
         for pattern, value in replacements.items():
             config, count = re.subn(pattern, value, config, flags=re.MULTILINE)
             assert count == 1, pattern

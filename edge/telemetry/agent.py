@@ -76,6 +76,8 @@ _PERFUSION: dict[Perfusion, Literal["unknown", "good", "marginal", "low"]] = {
     Perfusion.LOW: "low",
 }
 _MAX_UNACKED = 1000
+_ACK_BATCH = 64
+_PAHO_WINDOW = 100
 _RECONNECT_MIN_S = 1.0
 _RECONNECT_MAX_S = 30.0
 _BATCH_SAMPLES = 200
@@ -110,6 +112,8 @@ class AgentStats:
     refused_by_broker: int = 0
     refused_inputs: int = 0
     """Values from the host that no message could carry (a malformed token, SpO2 over 100)."""
+    window: int = 0
+    """Unacknowledged messages allowed out at once: at most the broker's Receive Maximum."""
     backlog: int = 0
     draining: bool = False
     commands: int = 0
@@ -186,6 +190,7 @@ class TelemetryAgent:
             )
         )
         self._aliases: dict[str, Properties] = {}
+        self._paho_window = _PAHO_WINDOW
         self._alias_max = 0
         self._link_down = threading.Event()
         self._link: threading.Thread | None = None
@@ -261,6 +266,7 @@ class TelemetryAgent:
                 acked=s.acked,
                 refused_by_broker=s.refused_by_broker,
                 refused_inputs=s.refused_inputs,
+                window=self._paho_window,
                 backlog=s.backlog,
                 draining=s.draining,
                 commands=s.commands,
@@ -580,7 +586,7 @@ class TelemetryAgent:
             protocol=mqtt.MQTTv5,
             reconnect_on_failure=False,
         )
-        client.max_inflight_messages_set(100)
+        client.max_inflight_messages_set(self._paho_window)
         client.username_pw_set(c.username or self._chair, self._password)
         if c.tls_ca_file:
             try:
@@ -658,6 +664,17 @@ class TelemetryAgent:
             _log.warning("broker refused the connection: %s", reason.getName())
             self._link_down.set()
             return
+        # MQTT 5: no more unacknowledged QoS 1 messages out than the broker's Receive
+        # Maximum (65,535 when the CONNACK leaves it out). Paho 2.2 does not read it and
+        # fixes its window before connecting: reconnect with a smaller one.
+        receive_maximum = getattr(properties, "ReceiveMaximum", 65_535)
+        if receive_maximum < self._paho_window:
+            _log.warning(
+                "broker's Receive Maximum is %d: reconnecting with that window", receive_maximum
+            )
+            self._paho_window = receive_maximum
+            client.disconnect()
+            return
         client.subscribe(command_topic(self._site, self._chair, "+"), qos=1)
         with self._lock:
             self._connected = True
@@ -709,7 +726,11 @@ class TelemetryAgent:
             if row_id is not None:
                 # Refused messages leave too: the broker would refuse them again forever.
                 self._acked.append(row_id)
-            self._lock.notify_all()
+            # Wake the sender for a batch worth removing, or when the window has emptied;
+            # otherwise it collects these on its next round. A wake per PUBACK cost more
+            # than the removal it triggered.
+            if len(self._acked) >= _ACK_BATCH or not self._inflight:
+                self._lock.notify_all()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:

@@ -6,10 +6,10 @@ statement that stores the message; the ``sequence`` table keeps the next number 
 once its messages have left, so numbers survive restarts and never repeat.
 Events, vitals, trips and safety state are committed in ``put`` with ``synchronous=FULL``
 (they survive a power cut). Vehicle messages are committed in groups with ``NORMAL``: ``put``
-adds them to an open transaction, and ``commit()`` (which ``pending()`` calls, so nothing is
-ever sent before it is on disk) writes them to the WAL, where they survive the process being
-killed. One commit per group rather than per message is what lets the outbox keep up with
-the broker.
+stages them, numbered, in memory, and ``commit()`` (which ``pending()`` calls, so nothing is
+ever sent before it is on disk) writes the group to the WAL in one statement, where it
+survives the process being killed. One commit per group rather than per message, on the
+sender's thread rather than the caller's, is what lets the outbox keep up with the broker.
 
 The outbox is bounded: past ``max_bytes`` it thins vehicle messages, oldest first, replacing
 each dropped run of sequence numbers by one tombstone so that receivers count no false gap. It
@@ -56,6 +56,12 @@ CREATE TABLE IF NOT EXISTS command (
     reason TEXT NOT NULL
 );
 """
+
+
+_INSERT = (
+    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,7 @@ class Outbox:
         self._tombstones = 0
         self._overflowing = False
         self._synchronous = ""
+        self._staged: list[tuple[str, int, int, str, bytes, int]] = []
         self._next_seq: dict[Channel, int] = {}
         for channel, next_seq in self._db.execute("SELECT channel, next_seq FROM sequence"):
             self._next_seq[Channel(channel)] = int(next_seq)
@@ -131,8 +138,21 @@ class Outbox:
             self._commit()
 
     def _commit(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
+        db = self._db
+        if db.in_transaction:
+            db.execute("COMMIT")
+        if not self._staged:
+            return
+        rows, self._staged = self._staged, []
+        self._set_synchronous("NORMAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(_INSERT, rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._staged = rows + self._staged
+            raise
 
     def put(
         self,
@@ -146,38 +166,47 @@ class Outbox:
 
         ``tombstone`` builds the stand-in for thinned vehicle messages when the bound is hit.
         """
-        durable = channel in DURABLE_CHANNELS
         with self._lock:
-            db = self._db
             seq = self._next_seq.get(channel, 0)
             topic, payload = build(seq)
-            if durable:
-                # The pending group goes first, at its own level; this one is fsynced.
+            row = (channel.value, seq, seq, topic, payload, created_ns)
+            if channel in DURABLE_CHANNELS:
+                # The staged group goes first, keeping the store in put order; this one is
+                # fsynced on its own.
                 self._commit()
                 self._set_synchronous("FULL")
-            elif not db.in_transaction:
+                self._write(row, created_ns, tombstone)
+            elif self._bytes + len(payload) > self.max_bytes:
+                self._commit()
                 self._set_synchronous("NORMAL")
-            if not db.in_transaction:
-                db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute(
-                    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (channel.value, seq, seq, topic, payload, created_ns),
-                )
+                self._write(row, created_ns, tombstone)
+            else:
+                # Staged in memory and written with its group by the next commit(), which
+                # comes before anything is sent.
+                self._staged.append(row)
                 self._bytes += len(payload)
                 self._count += 1
-                if self._bytes > self.max_bytes:
-                    self._thin(created_ns, tombstone)
-                if durable:
-                    db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                self._bytes = self._count_bytes()
-                self._count = int(db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
-                raise
             self._next_seq[channel] = seq + 1
         return seq
+
+    def _write(
+        self, row: tuple[str, int, int, str, bytes, int], now_ns: int, tombstone: Tombstone | None
+    ) -> None:
+        """Insert one row in its own transaction, thinning first if the bound is passed."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(_INSERT, row)
+            self._bytes += len(row[4])
+            self._count += 1
+            if self._bytes > self.max_bytes:
+                self._thin(now_ns, tombstone)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            self._bytes = self._count_bytes() + sum(len(r[4]) for r in self._staged)
+            self._count = int(db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
+            raise
 
     @property
     def overflowing(self) -> bool:

@@ -496,3 +496,26 @@ def test_topics_go_by_alias_on_the_wire_and_arrive_whole(broker: Mosquitto, tmp_
         relay.close()
         monitor.client.loop_stop()
         monitor.client.disconnect()
+
+
+def test_a_broker_with_a_smaller_receive_maximum_gets_a_smaller_window(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "broker", USERS, settings={"max_inflight_messages": "10"})
+    broker.start()
+    try:
+        monitor = Monitor(broker)
+        config = _config(broker, tmp_path)
+        with TelemetryAgent(IDENTITY, config) as agent:
+            assert wait_until(lambda: agent.connected, 10)
+            for i in range(500):
+                agent.vehicle(_sample(i))
+            assert wait_until(lambda: agent.stats().outbox_messages == 0, 20)
+            stats = agent.stats()
+            assert stats.refused_by_broker == 0
+            # MQTT 5 lets a broker disconnect a client that exceeds its Receive Maximum
+            # (Mosquitto is lenient): the agent reconnected with the broker's window.
+            assert stats.window == 10
+        assert wait_until(lambda: len(monitor.seqs(Channel.VEHICLE)) == 500, 10)
+        monitor.client.loop_stop()
+        monitor.client.disconnect()
+    finally:
+        broker.stop()
