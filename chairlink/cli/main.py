@@ -17,6 +17,7 @@ __all__ = ["build_parser", "main"]
 NOUNS: dict[str, tuple[str, str]] = {
     "bag": ("chairlink.cli.bag_cmd", "rosbag2 files: summarise them"),
     "config": ("chairlink.cli.config_cmd", "check and show a chair configuration"),
+    "edge": ("chairlink.cli.edge_cmd", "a chair without ROS: the telemetry agent on serial ports"),
     "firmware": ("chairlink.cli.firmware_cmd", "the motor MCU: simulator and link probe"),
     "mqtt": ("chairlink.cli.mqtt_cmd", "MQTT: watch chairlink traffic, decoded"),
     "model": ("chairlink.cli.model_cmd", "ONNX models: check one against its description, time it"),

@@ -1,14 +1,22 @@
-"""``chairlink sim``: run a scenario in the simulated hospital and print its ground truth."""
+"""``chairlink sim``: run a scenario in the simulated hospital and print its ground truth.
+
+``sim run --telemetry chair.yaml`` also feeds the telemetry agent, so the monitor sees the
+simulated chair as it would a real one: vehicle samples and vitals at the chair's rates of
+simulated time, sent to the broker chair.yaml names.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import time
 from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from chairlink.errors import ChairlinkError
 from edge.rosbag import BagWriter
 from edge.sim.runner import Message, RunResult, SimRunner
 from edge.sim.scenario import Scenario, load_scenario
@@ -30,6 +38,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     run.add_argument("scenario", help="scenario YAML, e.g. scenarios/corridor-walk.yaml")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--duration", type=float, help="override the scenario's duration (s)")
+    run.add_argument(
+        "--telemetry",
+        metavar="CHAIR_YAML",
+        help=(
+            "also send the run's vehicle samples and vitals to the monitor through the "
+            "telemetry agent of this chair.yaml (identity, broker, outbox, rates)"
+        ),
+    )
     run.set_defaults(handler=_run)
     record = verbs.add_parser(
         "record",
@@ -81,9 +97,63 @@ def _run_with_progress(
 
 def _run(args: argparse.Namespace) -> int:
     console = Console()
-    result = _run_with_progress(SimRunner(_scenario(args)), console)
+    runner = SimRunner(_scenario(args))
+    if args.telemetry is None:
+        result = _run_with_progress(runner, console)
+        console.print(_table(result))
+        return 0
+    # Imported here: a run without telemetry needs no MQTT client.
+    from chairlink.config import load_chair_config  # noqa: PLC0415
+    from edge.telemetry.agent import TelemetryAgent  # noqa: PLC0415
+    from edge.telemetry.feed import TelemetryFeed  # noqa: PLC0415
+
+    chair = load_chair_config(args.telemetry)
+    telemetry = chair.telemetry
+    try:
+        agent = TelemetryAgent(chair.identity, telemetry)
+    except (OSError, sqlite3.Error) as err:
+        raise ChairlinkError(
+            f"{args.telemetry}: cannot open the outbox {telemetry.outbox_path}: {err}"
+        ) from err
+    with agent:
+        # Connected before the run, the messages go out live as they are made; made before
+        # the connection, they would wait as a backlog drained at drain_msgs_per_s.
+        if not _wait(lambda: agent.connected, _CONNECT_WAIT_S):
+            console.print(
+                f"[yellow]broker {telemetry.broker_host}:{telemetry.broker_port} not reachable "
+                f"({agent.stats().last_error or 'no answer'}): messages wait in the outbox "
+                f"{telemetry.outbox_path}[/yellow]"
+            )
+        # Simulated time zero is now on the wire, so the samples read as a run that started
+        # when the command did (and runs faster than the wall clock).
+        feed = TelemetryFeed.for_chair(agent, chair, stamp_offset_ns=time.time_ns())
+        result = _run_with_progress(runner, console, lambda _topic, value: feed.take(value))
+        agent.flush()
+        _wait(lambda: agent.stats().outbox_messages == 0, _FLUSH_WAIT_S)
+        stats = agent.stats()
     console.print(_table(result))
+    sent = feed.stats()
+    console.print(
+        f"telemetry as {chair.identity.site}/{chair.identity.chair_id} to "
+        f"{telemetry.broker_host}:{telemetry.broker_port}: {sent.vehicle_samples} vehicle "
+        f"samples, {sent.vitals} vitals readings; {stats.acked} messages acknowledged, "
+        f"{stats.outbox_messages} left in the outbox",
+        soft_wrap=True,
+    )
     return 0
+
+
+_CONNECT_WAIT_S = 10.0
+_FLUSH_WAIT_S = 10.0
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def _record(args: argparse.Namespace) -> int:

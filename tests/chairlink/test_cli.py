@@ -31,6 +31,8 @@ def run(
     [
         [],
         ["config"],
+        ["edge"],
+        ["edge", "agent"],
         ["firmware"],
         ["firmware", "sim"],
         ["firmware", "probe"],

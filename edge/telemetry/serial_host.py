@@ -1,0 +1,340 @@
+"""The telemetry agent's host on a chair without ROS: the motor MCU and the oximeter on serial.
+
+``SerialTelemetryHost`` opens the firmware bridge (``SerialDriver`` on ``firmware.port``) and
+the oximeter (``OximeterReader`` on ``oximeter.port``) and feeds the agent through a
+``TelemetryFeed`` on the steady clock: odometry and status as the MCU sends them, vitals polled
+from the reader. The samples' wire stamps are wall-clock time.
+
+Such a chair has no navigation: its attendant pushes or drives it. So it carries the
+monitor's commands out as far as it can:
+
+- stop: the MCU's e-stop (reason REMOTE), accepted only when the MCU acknowledges it;
+- trip: accepted as an assignment; its patient token becomes the token of the vitals sent
+  (no token, no vitals); a second trip while one is assigned is refused;
+- cancel of the assigned trip: clears it (and with it the patient);
+- config: only ``firmware.limits.*``, validated by chair.yaml's schema and applied by
+  reconfiguring the MCU, which refuses while the chair moves.
+
+Threads: the driver's I/O thread delivers frames, the agent's MQTT thread delivers commands,
+and the host's own poll thread reads the oximeter; one lock serialises the feed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+from chairlink.config import ChairConfig
+from chairlink.ros_params import flatten, parameter_specs, validate_parameters
+from chairlink.wire.payloads import (
+    CancelCommand,
+    Command,
+    ConfigCommand,
+    EventMessage,
+    StopCommand,
+    TripCommand,
+)
+from edge.firmware_conversions import chair_status_from_mcu, odometry_from_estimate
+from edge.telemetry.agent import AgentStats, TelemetryAgent
+from edge.telemetry.feed import FeedStats, TelemetryFeed
+from edge.telemetry.oximeter.reader import OximeterReader
+from firmware_bridge.driver import Received, SerialDriver
+from firmware_bridge.errors import LinkError
+from firmware_bridge.messages import Ack, ErrorCode, EstopReason, Odometry, Status, error_name
+from firmware_bridge.odometry import OdometryIntegrator
+
+__all__ = ["DYNAMIC_PREFIX", "HostSummary", "SerialTelemetryHost"]
+
+_log = logging.getLogger(__name__)
+
+DYNAMIC_PREFIX = "firmware.limits."
+"""The only parameters a config command may change on a chair without ROS."""
+
+_FLUSH_WAIT_S = 3.0
+
+
+@dataclass(frozen=True)
+class HostSummary:
+    """What a host did between start and stop."""
+
+    uptime_s: float
+    feed: FeedStats
+    agent: AgentStats
+    """The agent's counters just before it stopped (``outbox_messages``: left for next time)."""
+    mcu_frames: int
+    mcu_reconnects: int
+    oximeter_readings: int
+    trip: str | None
+    """The trip still assigned at the stop, if any."""
+    braked: bool
+    """Whether the port to the MCU was open for the brake's zero DRIVE at the stop."""
+
+
+class SerialTelemetryHost:
+    """Feeds the telemetry agent from the MCU and the oximeter, and carries out commands."""
+
+    def __init__(
+        self,
+        config: ChairConfig,
+        *,
+        wall_clock_ns: Callable[[], int] = time.time_ns,
+        steady_clock_ns: Callable[[], int] = time.monotonic_ns,
+        poll_s: float = 0.05,
+        client_id: str | None = None,
+    ) -> None:
+        """Build the agent, the driver and the reader; ``start()`` opens them.
+
+        Args:
+            config: the chair (identity, firmware, telemetry, oximeter).
+            wall_clock_ns: Unix time, for the wire's stamps.
+            steady_clock_ns: the stream's time (frames, vitals, rates).
+            poll_s: how often the oximeter reader is asked for the vitals; well under the
+                publish period, so a reading goes out at most this late.
+            client_id: the MQTT client id (default ``chairlink-<chair id>``).
+
+        Raises:
+            ValueError: ``poll_s`` is not positive.
+            ChairlinkError: the oximeter protocol is unknown, or the agent's password or TLS
+                files cannot be read.
+        """
+        if not poll_s > 0:
+            raise ValueError(f"poll_s must be positive, got {poll_s}")
+        self.config = config
+        self._firmware = config.firmware
+        self._steady = steady_clock_ns
+        self._poll_s = poll_s
+        self._lock = threading.Lock()
+        self._trip_lock = threading.Lock()
+        self._trip: tuple[str, str | None] | None = None
+        self._stop = threading.Event()
+        self._poller: threading.Thread | None = None
+        self._started_ns = 0
+        self._summary: HostSummary | None = None
+
+        self.agent = TelemetryAgent(
+            config.identity,
+            config.telemetry,
+            on_command=self._on_command,
+            on_local_alarm=self._on_local_alarm,
+            clock_ns=wall_clock_ns,
+            client_id=client_id,
+        )
+        # The stream runs on the steady clock; the wire wants Unix time. One offset, taken
+        # once: a wall clock stepped by NTP later must not bend the samples' spacing.
+        offset = wall_clock_ns() - steady_clock_ns()
+        self.feed = TelemetryFeed.for_chair(self.agent, config, stamp_offset_ns=offset)
+        wheels = config.firmware.wheels
+        self._odometry = OdometryIntegrator(
+            wheels.radius_m, wheels.separation_m, wheels.ticks_per_rev
+        )
+        self.driver = SerialDriver(config.firmware, clock=steady_clock_ns, on_frame=self._on_frame)
+        oximeter = config.oximeter
+        self.reader = OximeterReader(
+            oximeter.port,
+            "",
+            protocol=oximeter.protocol,
+            stale_after_s=oximeter.stale_after_s,
+            clock=steady_clock_ns,
+        )
+
+    def __enter__(self) -> SerialTelemetryHost:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Connect to the broker and open both ports (each retried in the background)."""
+        self._started_ns = self._steady()
+        self._stop.clear()
+        self.agent.start()
+        self.driver.start()
+        self.reader.start()
+        self._poller = threading.Thread(target=self._poll, name="telemetry-host", daemon=True)
+        self._poller.start()
+        identity, telemetry = self.config.identity, self.config.telemetry
+        _log.info(
+            "chair %s at %s without ROS: MCU on %s, oximeter on %s, telemetry to %s:%d",
+            identity.chair_id,
+            identity.site,
+            self.config.firmware.port,
+            self.config.oximeter.port,
+            telemetry.broker_host,
+            telemetry.broker_port,
+        )
+
+    def stop(self) -> HostSummary:
+        """Brake the chair, close the ports, send what is pending, disconnect; say what was done.
+
+        Stopping twice returns the first summary.
+        """
+        if self._summary is not None:
+            return self._summary
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.join(timeout=2.0)
+        # The driver first: the brake matters more than the last samples. The zero DRIVE goes
+        # out only on an open port; without one the MCU brakes on its own link timeout.
+        braked = self.driver.connected
+        self.driver.stop(brake=True)
+        link = self.driver.stats()
+        self.reader.stop()
+        readings = self.reader.stats().readings
+        self.agent.flush()
+        deadline = time.monotonic() + _FLUSH_WAIT_S
+        while (
+            self.agent.connected
+            and self.agent.stats().outbox_messages
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        agent_stats = self.agent.stats()
+        self.agent.stop()
+        with self._trip_lock:
+            trip = self._trip[0] if self._trip is not None else None
+        with self._lock:
+            feed_stats = self.feed.stats()
+        self._summary = HostSummary(
+            uptime_s=(self._steady() - self._started_ns) / 1e9,
+            feed=feed_stats,
+            agent=agent_stats,
+            mcu_frames=link.frames_rx,
+            mcu_reconnects=link.reconnects,
+            oximeter_readings=readings,
+            trip=trip,
+            braked=braked,
+        )
+        return self._summary
+
+    @property
+    def patient(self) -> str | None:
+        """The patient token of the assigned trip, if any."""
+        with self._trip_lock:
+            return self._trip[1] if self._trip is not None else None
+
+    # -- uplink ------------------------------------------------------------------------------
+
+    def _on_frame(self, received: Received[Odometry | Status | Ack]) -> None:
+        message = received.message
+        if isinstance(message, Odometry):
+            estimate = self._odometry.update(message, received.stamp_ns)
+            if estimate is None:
+                return
+            value: object = odometry_from_estimate(estimate)
+        elif isinstance(message, Status):
+            value = chair_status_from_mcu(message, received.stamp_ns)
+        else:
+            return
+        with self._lock:
+            self.feed.take(value)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self._poll_s):
+            try:
+                vitals = self.reader.vitals(self._steady())
+                vitals = dataclasses.replace(vitals, patient_token=self.patient or "")
+                with self._lock:
+                    self.feed.take(vitals)
+            except Exception:
+                # A bug here must not end the vitals for the rest of the trip.
+                _log.exception("error passing the vitals on")
+
+    def _on_local_alarm(self, alarm: EventMessage) -> None:
+        # No screen on such a chair: the log is where the attendant's device looks.
+        _log.error("alarm on the chair (link down): %s: %s", alarm.code, alarm.message)
+
+    # -- downlink (on the agent's MQTT thread) --------------------------------------------------
+
+    def _on_command(self, command: Command) -> tuple[bool, str]:
+        if isinstance(command, StopCommand):
+            return self._remote_stop(command)
+        if isinstance(command, TripCommand):
+            return self._assign(command)
+        if isinstance(command, CancelCommand):
+            return self._cancel(command)
+        return self._configure(command)
+
+    def _remote_stop(self, command: StopCommand) -> tuple[bool, str]:
+        _log.warning("remote stop %s: %s", command.command_id, command.reason or "no reason given")
+        try:
+            ack = self.driver.estop(EstopReason.REMOTE)
+        except LinkError as err:
+            _log.error("remote stop not delivered: %s", err)
+            return False, f"e-stop not delivered: {err}"
+        if ack.error != ErrorCode.OK:
+            _log.error("remote stop refused by the MCU: %s", error_name(ack.error))
+            return False, f"MCU refused the e-stop: {error_name(ack.error)}"
+        return True, "e-stop set"
+
+    def _assign(self, command: TripCommand) -> tuple[bool, str]:
+        with self._trip_lock:
+            if self._trip is not None and self._trip[0] != command.trip_id:
+                return False, f"busy with trip {self._trip[0]}: cancel it first"
+            self._trip = (command.trip_id, command.patient)
+        _log.info(
+            "trip %s assigned (%s to %s), patient %s",
+            command.trip_id,
+            command.origin,
+            command.destination,
+            command.patient or "none",
+        )
+        who = f"vitals as {command.patient}" if command.patient else "no patient, no vitals"
+        return True, f"assigned; the attendant drives (no navigation on this chair); {who}"
+
+    def _cancel(self, command: CancelCommand) -> tuple[bool, str]:
+        with self._trip_lock:
+            current = self._trip[0] if self._trip is not None else None
+            if current != command.trip_id:
+                return False, f"trip {command.trip_id} is not assigned here (assigned: {current})"
+            self._trip = None
+        _log.info("trip %s cancelled", command.trip_id)
+        return True, "cancelled; vitals stop"
+
+    def _configure(self, command: ConfigCommand) -> tuple[bool, str]:
+        current = self.config.model_copy(update={"firmware": self._firmware})
+        specs = {spec.name: spec for spec in parameter_specs(current)}
+        candidate = flatten(current)
+        problems: list[str] = []
+        for name, given in command.changes.items():
+            spec = specs.get(name)
+            if spec is None:
+                problems.append(f"unknown parameter {name}")
+                continue
+            if not name.startswith(DYNAMIC_PREFIX):
+                problems.append(f"{name} cannot change while the chair runs")
+                continue
+            if isinstance(given, bool) or not isinstance(given, int | float):
+                problems.append(f"{name}: expected a number, got {given!r}")
+                continue
+            # JSON has one number type: a whole number for a float limit is still a float.
+            candidate[name] = float(given) if isinstance(spec.default, float) else given
+        if problems:
+            return False, "; ".join(problems)
+        validated = validate_parameters(candidate)
+        if isinstance(validated, str):
+            return False, validated
+        if validated.firmware == self._firmware:
+            return True, "no change"
+        try:
+            ack = self.driver.reconfigure(validated.firmware)
+        except LinkError as err:
+            return False, f"MCU not reachable: {err}"
+        if ack.error != ErrorCode.OK:
+            reason = error_name(ack.error)
+            if ack.error == ErrorCode.BUSY:
+                reason += " (limits change only while the chair stands still)"
+            return False, f"MCU refused: {reason}"
+        self._firmware = validated.firmware
+        _log.info("limits changed: %s", ", ".join(f"{k}={v}" for k, v in command.changes.items()))
+        return True, "applied"

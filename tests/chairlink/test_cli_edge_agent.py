@@ -1,0 +1,128 @@
+"""``chairlink edge agent`` as a chair without ROS runs it: a real process, simulators on ptys."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chairlink.wire.payloads import PatientMessage, TripCommand, VehicleMessage
+from chairlink.wire.topics import Channel, CommandKind
+from edge.telemetry.oximeter.simulator import OximeterSimulator
+from edge.types import Perfusion, Vitals
+from firmware_bridge.framing import Frame
+from firmware_bridge.mcu_sim import McuSimulator
+from firmware_bridge.messages import Drive
+from tests.edge.telemetry.test_agent import CHAIR, SITE, USERS, Monitor
+from tests.firmware_bridge.conftest import wait_until
+from tests.mosquitto import Mosquitto
+
+pytestmark = pytest.mark.pty
+
+PATIENT = "pt-5d6e7f80"
+
+
+def chair_yaml(tmp_path: Path, broker: Mosquitto, mcu: str, oximeter: str) -> Path:
+    (tmp_path / "chair.pw").write_text(USERS[CHAIR], encoding="utf-8")
+    config = {
+        "identity": {"chair_id": CHAIR, "site": SITE},
+        "firmware": {"port": mcu, "baud": 115200},
+        "telemetry": {
+            "broker_host": "127.0.0.1",
+            "broker_port": broker.port,
+            "password_file": str(tmp_path / "chair.pw"),
+            "outbox_path": str(tmp_path / "outbox.db"),
+            "vehicle_batch_s": 0.0,
+        },
+        "oximeter": {"port": oximeter, "publish_hz": 2.0},
+    }
+    path = tmp_path / "chair.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_the_agent_runs_on_the_serial_ports_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "broker", USERS)
+    broker.start()
+    monitor = Monitor(broker)
+    frames: list[Frame] = []
+    mcu = McuSimulator(
+        baud=115200, link=tmp_path / "ttyMCU", frame_observer=lambda _t, f: frames.append(f)
+    )
+    oximeter = OximeterSimulator(
+        lambda now: Vitals(now, "", 95.0, 81.0, Perfusion.GOOD, False), link=tmp_path / "ttyOXI"
+    )
+    agent: subprocess.Popen[str] | None = None
+    try:
+        mcu.start()
+        oximeter.start()
+        config = chair_yaml(tmp_path, broker, mcu.device_path, oximeter.device_path)
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "chairlink", "edge", "agent", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def vehicle_samples() -> int:
+            return sum(
+                len(m.samples) for m in monitor.of(Channel.VEHICLE) if isinstance(m, VehicleMessage)
+            )
+
+        assert wait_until(lambda: vehicle_samples() >= 5, 10)
+        monitor.command(
+            TripCommand(
+                v=1,
+                command_id="c-trip-9",
+                chair=CHAIR,
+                issued_ns=time.time_ns(),
+                kind=CommandKind.TRIP,
+                trip_id="trip-9",
+                origin="ward-b",
+                destination="theatre-2",
+                patient=PATIENT,
+            )
+        )
+
+        def readings() -> list[PatientMessage]:
+            return [m for m in monitor.of(Channel.PATIENT) if isinstance(m, PatientMessage)]
+
+        # Right after the start the reader may not have a whole packet yet: those go as stale.
+        assert wait_until(lambda: any(r.pulse_bpm == 81.0 for r in readings()), 5)
+        assert {r.patient for r in readings()} == {PATIENT}
+        assert all(r.stale or (r.spo2_pct, r.pulse_bpm) == (95.0, 81.0) for r in readings())
+        agent.send_signal(signal.SIGTERM)
+        out, err = agent.communicate(timeout=15)
+    finally:
+        if agent is not None and agent.poll() is None:
+            agent.kill()
+            agent.wait(timeout=5)
+        monitor.close()
+        oximeter.stop()
+        mcu.stop()
+        broker.stop()
+    assert agent.returncode == 0, err
+    # The last frame the MCU got was the brake: a zero DRIVE after the threads stopped.
+    assert frames[-1].message == Drive(0.0, 0.0)
+    assert "stopped after" in out
+    assert "chair braked" in out
+    assert "trip trip-9 was still assigned" in out
+    assert "no patient token: vitals are not sent" in err  # said once, before the trip
+    assert err.count("no patient token") == 1
+
+
+def test_a_missing_config_is_named(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chairlink", "edge", "agent", "--config", str(tmp_path / "no.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "no.yaml: cannot read chair config" in result.stderr
