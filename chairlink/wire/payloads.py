@@ -54,7 +54,11 @@ class PayloadError(ChairlinkError):
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # NaN and infinity have no JSON: pydantic would write null, which the schema then refuses
+    # on the other side, after the broker has already acknowledged the message.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
 
 class _Uplink(_Payload):
@@ -96,7 +100,8 @@ class VehicleSample(_Payload):
     yaw_rad: float
     speed_mps: float
     turn_radps: float = 0.0
-    battery_pct: Annotated[float, Field(ge=0, le=100)]
+    battery_pct: Annotated[float, Field(ge=0, le=100)] | None
+    """None when the MCU reports no valid state of charge."""
     mode: VehicleMode
     faults: list[str] = []
 
@@ -240,10 +245,15 @@ def _decode(adapter: TypeAdapter[T], data: bytes, what: str) -> T:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise PayloadError(f"{what}: not JSON: {err}") from err
+    except (RecursionError, ValueError) as err:
+        # Nesting deeper than the parser's stack, or an integer of thousands of digits.
+        raise PayloadError(f"{what}: not acceptable JSON: {str(err)[:200]}") from err
     try:
         return adapter.validate_python(raw)
     except ValidationError as err:
         raise PayloadError(f"{what}: {describe(err)}") from err
+    except RecursionError as err:
+        raise PayloadError(f"{what}: nested too deep") from err
 
 
 def describe(err: ValidationError) -> str:

@@ -379,6 +379,14 @@ def to_patient_vitals(store: Typestore, vitals: Vitals, frame_id: str = "base_li
     )
 
 
+def _perfusion(value: int) -> Perfusion:
+    # A value the message's constants do not name is no perfusion reading at all.
+    try:
+        return Perfusion(value)
+    except ValueError:
+        return Perfusion.UNKNOWN
+
+
 def from_patient_vitals(message: Any) -> Vitals:
     """A Vitals of a chairlink_interfaces/PatientVitals."""
     return Vitals(
@@ -386,7 +394,7 @@ def from_patient_vitals(message: Any) -> Vitals:
         patient_token=str(message.patient_token),
         spo2_pct=float(message.spo2),
         pulse_bpm=float(message.pulse_rate),
-        perfusion=Perfusion(int(message.perfusion)),
+        perfusion=_perfusion(int(message.perfusion)),
         probe_off=bool(message.sensor_disconnected or message.sensor_alarm),
         artifact=bool(message.artifact),
         out_of_track=bool(message.out_of_track),

@@ -49,6 +49,7 @@ from chairlink.wire.payloads import (
     PayloadError,
     SafetyMessage,
     StateMessage,
+    StopCommand,
     TripCommand,
     TripMessage,
     VehicleMessage,
@@ -58,7 +59,7 @@ from chairlink.wire.payloads import (
     encode,
 )
 from chairlink.wire.topics import Channel, CommandKind, channel_topic, command_topic
-from edge.telemetry.outbox import Outbox, Pending
+from edge.telemetry.outbox import DURABLE_CHANNELS, Outbox, Pending
 from edge.telemetry.vitals_alarms import VitalsAlarms
 from edge.types import Perfusion, Vitals
 
@@ -161,7 +162,14 @@ class TelemetryAgent:
         self._alarms = VitalsAlarms()
         self._lock = threading.Condition()
         self._stats = AgentStats()
-        self._inflight: dict[int, int] = {}
+        self._inflight: dict[int, Pending] = {}
+        # PUBACKs that came before their publish() call had returned: (mid, refused).
+        self._early_acks: dict[int, bool] = {}
+        # Counts connections: work begun on one connection never lands on the next.
+        self._generation = 0
+        self._stopping = False
+        self._refused_durable = 0
+        self._refusals_reported = 0
         self._acked: list[int] = []
         # Rows up to the mark were in the outbox when the connection came: the backlog, sent
         # from the drain cursor at a bounded rate. Rows after it are live, sent at once.
@@ -172,6 +180,7 @@ class TelemetryAgent:
         self._stop = threading.Event()
         self._sender: threading.Thread | None = None
         self._batch: list[VehicleSample] = []
+        self._batch_lock = threading.RLock()
         self._batch_started_ns = 0
         self._last_safety: tuple[str, str] | None = None
         self._last_safety_ns = 0
@@ -222,6 +231,9 @@ class TelemetryAgent:
     def stop(self, timeout: float = 5.0) -> None:
         """Send what is pending (up to ``timeout``), say ``offline``, disconnect, close."""
         self.flush()
+        with self._lock:
+            # The backlog stays for the next start, and no `online` may follow the `offline`.
+            self._stopping = True
         if self._connected:
             self._put_state("offline")
             deadline = time.monotonic() + timeout
@@ -231,7 +243,8 @@ class TelemetryAgent:
                 self._forget_acked()
                 with self._lock:
                     idle = not self._inflight
-                if idle and not self.outbox.pending(1, after_id=self._live_cursor):
+                    cursor = self._live_cursor
+                if idle and not self.outbox.pending(1, after_id=cursor):
                     break
                 time.sleep(0.01)
         self._stop.set()
@@ -283,30 +296,43 @@ class TelemetryAgent:
     # -- what the host feeds -------------------------------------------------------------------
 
     def vehicle(self, sample: VehicleSample) -> None:
-        """A vehicle sample; sent in a batch at most ``vehicle_batch_s`` old."""
+        """A vehicle sample; sent in a batch at most ``vehicle_batch_s`` old (the sender sends
+        a batch that no later sample completes)."""
         now = self._clock_ns()
-        if not self._batch:
-            self._batch_started_ns = now
-        self._batch.append(sample)
-        if (
-            len(self._batch) >= _BATCH_SAMPLES
-            or now - self._batch_started_ns >= self.config.vehicle_batch_s * 1e9
-        ):
-            self.flush()
+        with self._batch_lock:
+            if not self._batch:
+                self._batch_started_ns = now
+            self._batch.append(sample)
+            if (
+                len(self._batch) >= _BATCH_SAMPLES
+                or now - self._batch_started_ns >= self.config.vehicle_batch_s * 1e9
+            ):
+                self.flush()
 
     def flush(self) -> None:
         """Send the vehicle samples waiting for their batch now."""
-        if not self._batch:
-            return
-        samples, self._batch = self._batch, []
-        now = self._clock_ns()
-        self._put(
-            Channel.VEHICLE,
-            lambda seq: VehicleMessage(
-                **self._head(Channel.VEHICLE, seq, now),
-                samples=samples,
-            ),
-        )
+        with self._batch_lock:
+            if not self._batch:
+                return
+            samples, self._batch = self._batch, []
+            now = self._clock_ns()
+            # Under the batch lock, so that batches get their numbers in the order they filled.
+            self._put(
+                Channel.VEHICLE,
+                lambda seq: VehicleMessage(
+                    **self._head(Channel.VEHICLE, seq, now),
+                    samples=samples,
+                ),
+            )
+
+    def _flush_overdue(self) -> None:
+        with self._batch_lock:
+            overdue = (
+                self._batch
+                and self._clock_ns() - self._batch_started_ns >= self.config.vehicle_batch_s * 1e9
+            )
+            if overdue:
+                self.flush()
 
     def vitals(self, vitals: Vitals) -> None:
         """A vitals reading (the host calls at 1 Hz); alarms on the chair while offline.
@@ -491,59 +517,85 @@ class TelemetryAgent:
 
     def _send_loop(self) -> None:
         while not self._stop.is_set():
-            with self._lock:
-                if not self._acked:
-                    self._lock.wait(0.02)
-            self._forget_acked()
-            with self._lock:
-                if not self._connected:
-                    continue
-                room = _MAX_UNACKED - len(self._inflight)
-            if room > 0:
-                for row in self.outbox.pending(room, after_id=self._live_cursor):
-                    self._publish(row)
-                    self._live_cursor = row.id
-            self._drain()
+            try:
+                self._send_round()
+            except Exception as err:  # a full disk, a damaged file: keep trying, and say why
+                _log.exception("telemetry sender failed")
+                with self._lock:
+                    self._stats.last_error = f"sender failed: {err}"
+                self._stop.wait(1.0)
 
-    def _drain(self) -> None:
+    def _send_round(self) -> None:
         with self._lock:
-            draining = self._stats.draining
+            if not self._acked:
+                self._lock.wait(0.02)
+        self._forget_acked()
+        self._flush_overdue()
+        self._report_refusals()
+        with self._lock:
+            if not self._connected:
+                return
+            link = self._generation
             room = _MAX_UNACKED - len(self._inflight)
+            cursor = self._live_cursor
+        if room > 0:
+            for row in self.outbox.pending(room, after_id=cursor):
+                if not self._publish(row, link, retain=row.channel == Channel.STATE):
+                    return
+                with self._lock:
+                    if link != self._generation:
+                        return
+                    self._live_cursor = row.id
+        self._drain(link)
+
+    def _drain(self, link: int) -> None:
+        with self._lock:
+            draining = self._stats.draining and not self._stopping
+            room = _MAX_UNACKED - len(self._inflight)
+            cursor, mark = self._cursor, self._backlog_mark
         if not draining or room <= 0:
             return
+        rate = self.config.drain_msgs_per_s
         now = time.monotonic_ns()
+        # At least one whole token fits, so a rate under 1/s still drains.
         self._drain_tokens = min(
-            self.config.drain_msgs_per_s,
-            self._drain_tokens + (now - self._drain_refill_ns) / 1e9 * self.config.drain_msgs_per_s,
+            max(rate, 1.0), self._drain_tokens + (now - self._drain_refill_ns) / 1e9 * rate
         )
         self._drain_refill_ns = now
         budget = min(room, int(self._drain_tokens))
         if budget <= 0:
             return
-        rows = [
-            p
-            for p in self.outbox.pending(budget, after_id=self._cursor)
-            if p.id <= self._backlog_mark
-        ]
+        rows = [p for p in self.outbox.pending(budget, after_id=cursor) if p.id <= mark]
         for row in rows:
-            self._publish(row)
-            self._cursor = row.id
-        self._drain_tokens -= len(rows)
-        if not rows or self._cursor >= self._backlog_mark:
+            # Old states are history: only a live one may become the retained state.
+            if not self._publish(row, link, retain=False):
+                return
             with self._lock:
+                if link != self._generation:
+                    return
+                self._cursor = row.id
+            self._drain_tokens -= 1
+        with self._lock:
+            if link != self._generation or self._stopping:
+                return
+            done = not rows or self._cursor >= self._backlog_mark
+            if done:
                 self._stats.draining = False
+        if done:
             self._put_state("online", drained=True)
 
-    def _publish(self, row: Pending) -> None:
-        retain = row.channel == Channel.STATE
+    def _publish(self, row: Pending, link: int, *, retain: bool) -> bool:
+        """Hand a row to paho on connection ``link``; False when that connection is gone."""
         with self._lock:
+            if link != self._generation or not self._connected:
+                return False
             client = self._client
             alias = self._aliases.get(row.topic)
             new_alias = None
             if alias is None and len(self._aliases) < self._alias_max:
                 new_alias = _AliasProperties(len(self._aliases) + 1)
         if client is None:
-            return
+            return False
         if alias is not None:
             # The topic is known to the broker on this connection: two bytes instead of ~40.
             info = client.publish("", row.payload, qos=1, retain=retain, properties=alias)
@@ -553,12 +605,45 @@ class TelemetryAgent:
             )
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             # Not connected any more: the row stays in the outbox for the next connection.
-            return
+            return False
         with self._lock:
-            if new_alias is not None and client is self._client:
+            if link != self._generation:
+                return False  # a message on a dead connection: the outbox resends it
+            if new_alias is not None:
                 self._aliases[row.topic] = new_alias
-            self._inflight[info.mid] = row.id
             self._stats.published += 1
+            refused = self._early_acks.pop(info.mid, None)
+            if refused is None:
+                self._inflight[info.mid] = row
+            else:
+                self._settle(row, refused)
+        return True
+
+    def _settle(self, row: Pending, refused: bool) -> None:
+        """A row's PUBACK came (call with the lock held)."""
+        if refused and row.channel in DURABLE_CHANNELS:
+            # Vitals and events are never dropped: kept for the next connection, and the
+            # attendant is told (by the sender, outside the MQTT thread).
+            self._refused_durable += 1
+            return
+        # Other refused messages leave: the broker would refuse them again forever.
+        self._acked.append(row.id)
+        if len(self._acked) >= _ACK_BATCH or not self._inflight:
+            self._lock.notify_all()
+
+    def _report_refusals(self) -> None:
+        with self._lock:
+            refused = self._refused_durable - self._refusals_reported
+            self._refusals_reported = self._refused_durable
+            error = self._stats.last_error
+        if refused > 0:
+            self.event(
+                "alarm",
+                "broker_refused",
+                "high",
+                f"the broker refused {refused} vitals or event messages ({error}): kept on the "
+                "chair and retried on the next connection",
+            )
 
     # -- paho callbacks -------------------------------------------------------------------------
 
@@ -599,11 +684,29 @@ class TelemetryAgent:
             except (OSError, ssl.SSLError) as err:
                 raise ChairlinkError(f"cannot set up TLS: {err}") from err
         client.will_set(self._topic(Channel.STATE), self._will, qos=1, retain=True)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_publish = self._on_publish
-        client.on_message = self._on_message
+        # An exception out of a callback would end paho's network thread: the link would look
+        # up and carry nothing, remote stops included.
+        client.on_connect = self._guarded(self._on_connect, reconnect=True)
+        client.on_disconnect = self._guarded(self._on_disconnect, reconnect=True)
+        client.on_publish = self._guarded(self._on_publish, reconnect=True)
+        client.on_message = self._guarded(self._on_message, reconnect=False)
         return client
+
+    def _guarded(self, callback: Callable[..., None], *, reconnect: bool) -> Callable[..., None]:
+        """``callback``, with any exception logged and kept in ``last_error``; where the
+        connection's state may be left half-updated, the connection is dropped and redone."""
+
+        def guarded(client: mqtt.Client, *args: Any) -> None:
+            try:
+                callback(client, *args)
+            except Exception as err:
+                _log.exception("telemetry %s failed", callback.__name__)
+                with self._lock:
+                    self._stats.last_error = f"{callback.__name__} failed: {err}"
+                if reconnect:
+                    self._link_down.set()
+
+        return guarded
 
     def _link_loop(self) -> None:
         """Connect, run the connection until it drops, wait, and again with a new client."""
@@ -680,6 +783,8 @@ class TelemetryAgent:
             self._connected = True
             self._stats.connects += 1
             self._inflight.clear()
+            self._early_acks.clear()
+            self._generation += 1
             # Topic aliases live as long as a connection, up to the broker's maximum.
             self._aliases = {}
             self._alias_max = min(len(Channel), getattr(properties, "TopicAliasMaximum", 0))
@@ -703,6 +808,7 @@ class TelemetryAgent:
     ) -> None:
         with self._lock:
             self._connected = False
+            self._aliases = {}
             self._stats.draining = False
             self._stats.last_error = f"disconnected: {reason.getName()}"
             self._lock.notify_all()
@@ -717,20 +823,16 @@ class TelemetryAgent:
         _properties: Properties | None,
     ) -> None:
         with self._lock:
-            row_id = self._inflight.pop(mid, None)
             if reason.is_failure:
                 self._stats.refused_by_broker += 1
                 self._stats.last_error = f"broker refused a message: {reason.getName()}"
             else:
                 self._stats.acked += 1
-            if row_id is not None:
-                # Refused messages leave too: the broker would refuse them again forever.
-                self._acked.append(row_id)
-            # Wake the sender for a batch worth removing, or when the window has emptied;
-            # otherwise it collects these on its next round. A wake per PUBACK cost more
-            # than the removal it triggered.
-            if len(self._acked) >= _ACK_BATCH or not self._inflight:
-                self._lock.notify_all()
+            row = self._inflight.pop(mid, None)
+            if row is None:
+                self._early_acks[mid] = reason.is_failure
+            else:
+                self._settle(row, reason.is_failure)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -746,7 +848,10 @@ class TelemetryAgent:
             )
             return
         seen = self.outbox.command_answer(command.command_id)
-        if seen is not None:
+        # A stop that failed is carried out again when repeated: stopping twice is harmless,
+        # and a monitor retrying a stop must not get the old refusal back.
+        retry_stop = isinstance(command, StopCommand) and seen is not None and not seen[0]
+        if seen is not None and not retry_stop:
             with self._lock:
                 self._stats.commands_duplicate += 1
             self._answer(command, seen[0], seen[1], duplicate=True)
@@ -755,6 +860,10 @@ class TelemetryAgent:
             age_s = (self._clock_ns() - command.issued_ns) / 1e9
             if age_s > self.config.trip_max_age_s:
                 self._answer(command, False, f"expired: issued {age_s:.0f} s ago")
+                return
+            if -age_s > self.config.trip_max_age_s:
+                # A clock this far ahead would keep the trip from ever expiring.
+                self._answer(command, False, f"issued {-age_s:.0f} s in the future: check clocks")
                 return
         if self._on_command is None:
             accepted, reason = False, "no handler for commands on this chair"

@@ -249,7 +249,7 @@ class Outbox:
             self._commit()
             self._set_synchronous("FULL")
             db.execute(
-                "INSERT OR IGNORE INTO command (command_id, accepted, reason) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO command (command_id, accepted, reason) VALUES (?, ?, ?)",
                 (command_id, int(accepted), reason),
             )
 

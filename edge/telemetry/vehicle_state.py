@@ -8,6 +8,7 @@ else is true.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from chairlink.wire.payloads import VehicleMode, VehicleSample
@@ -51,8 +52,16 @@ class VehicleState:
     odometry: Odometry | None = None
     status: ChairStatus | None = None
 
-    def sample(self, stamp_ns: int) -> VehicleSample | None:
-        """The chair now, or None until both odometry and a status have arrived."""
+    def sample(self, stamp_ns: int, *, stale: bool = False) -> VehicleSample | None:
+        """The chair now, or None until both odometry and a status have arrived.
+
+        ``stale``: the host has heard nothing from the MCU for too long; the sample says so
+        (fault ``state_stale``, mode ``fault``) rather than repeat old values as if current.
+
+        Raises:
+            pydantic.ValidationError: the odometry holds NaN or infinity (no sample can say
+                where the chair is); an unknown state of charge goes out as None instead.
+        """
         if self.odometry is None or self.status is None:
             return None
         odometry, status = self.odometry, self.status
@@ -60,6 +69,8 @@ class VehicleState:
         unknown = status.faults & ~sum(FAULT_NAMES)
         if unknown:
             faults.append(f"fault_0x{unknown:04x}")
+        if stale:
+            faults.append("state_stale")
         return VehicleSample(
             stamp_ns=stamp_ns,
             x_m=odometry.pose.x,
@@ -67,7 +78,11 @@ class VehicleState:
             yaw_rad=odometry.pose.yaw,
             speed_mps=odometry.linear_mps,
             turn_radps=odometry.angular_radps,
-            battery_pct=round(min(max(status.soc, 0.0), 1.0) * 100.0, 1),
-            mode=mode_of(status, odometry),
+            battery_pct=(
+                round(min(max(status.soc, 0.0), 1.0) * 100.0, 1)
+                if math.isfinite(status.soc)
+                else None
+            ),
+            mode="fault" if stale and not status.estop else mode_of(status, odometry),
             faults=faults,
         )

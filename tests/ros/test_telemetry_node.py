@@ -132,7 +132,9 @@ def test_odometry_status_vitals_and_safety_reach_the_monitor(
     sample = monitor.of(Channel.VEHICLE)[-1]
     assert isinstance(sample, VehicleMessage)
     assert sample.samples[0].mode == "idle"
-    assert 0 < sample.samples[0].battery_pct <= 100
+    battery = sample.samples[0].battery_pct
+    assert battery is not None
+    assert 0 < battery <= 100
 
     assert wait_until(lambda: vitals.get_subscription_count() > 0, 5)
     # A name where the token belongs, and an SpO2 no oximeter gives: refused, counted, and the
@@ -140,14 +142,21 @@ def test_odometry_status_vitals_and_safety_reach_the_monitor(
     vitals.publish(PatientVitals(patient_token="John Smith", spo2=96.0, pulse_rate=72.0))
     vitals.publish(PatientVitals(patient_token=TOKEN, spo2=127.0, pulse_rate=72.0))
     assert wait_until(lambda: telemetry.agent.stats().refused_inputs == 2, 5)
+    # A perfusion value the message does not define is no reading of it, not a crash.
+    vitals.publish(PatientVitals(patient_token=TOKEN, spo2=95.0, pulse_rate=70.0, perfusion=9))
+    assert wait_until(lambda: bool(monitor.of(Channel.PATIENT)), 5)
+    odd = monitor.of(Channel.PATIENT)[0]
+    assert isinstance(odd, PatientMessage)
+    assert (odd.spo2_pct, odd.perfusion) == (95.0, "unknown")
     reading = PatientVitals(patient_token=TOKEN, spo2=96.0, pulse_rate=72.0, perfusion=1)
     vitals.publish(reading)
     vitals.publish(PatientVitals(patient_token="", spo2=99.0, pulse_rate=60.0))
-    assert wait_until(lambda: bool(monitor.of(Channel.PATIENT)), 5)
+    assert wait_until(lambda: len(monitor.of(Channel.PATIENT)) == 2, 5)
+    time.sleep(0.3)
     patient = monitor.of(Channel.PATIENT)
-    assert len(patient) == 1, "vitals without a patient token are not sent"
-    assert isinstance(patient[0], PatientMessage)
-    assert (patient[0].patient, patient[0].spo2_pct, patient[0].pulse_bpm) == (TOKEN, 96.0, 72.0)
+    assert len(patient) == 2, "vitals without a patient token are not sent"
+    assert isinstance(patient[1], PatientMessage)
+    assert (patient[1].patient, patient[1].spo2_pct, patient[1].pulse_bpm) == (TOKEN, 96.0, 72.0)
 
     assert wait_until(lambda: safety.get_subscription_count() > 0, 5)
     safety.publish(SafetyState(state=SafetyState.SLOW, reason="person ahead", min_clearance=1.4))
@@ -229,6 +238,9 @@ def test_config_command_changes_the_bridge_limits_atomically_or_not_at_all(
         "cfg-3": {"firmware.baud": 9600},  # needs a restart
         "cfg-4": {"firmware.limits.top_speed": 1.0},  # no such parameter
         "cfg-5": {name: 0.5, "firmware.limits.max_angular_radps": "fast"},
+        # Both well-typed, so both reach the bridge: the second is out of range, and the
+        # first must not be applied without it.
+        "cfg-6": {name: 0.5, "firmware.limits.max_angular_radps": 9.0},
     }
     for command_id, changes in refusals.items():
         monitor.command(
@@ -286,7 +298,9 @@ def test_trips_go_to_navigation_and_bring_the_patient_s_vitals(
             "radiology",
         )
         assert trips[0].priority == TripCommandMsg.PRIORITY_URGENT
-        assert wait_until(lambda: any(m.patient == TOKEN for m in _patients(monitor)), 5)
+        # The reading from before the assignment is dropped: the first may be stale.
+        assert wait_until(lambda: any(m.spo2_pct is not None for m in _patients(monitor)), 5)
+        assert {m.patient for m in _patients(monitor)} == {TOKEN}
         reading = [m for m in _patients(monitor) if m.spo2_pct is not None][-1]
         assert (reading.spo2_pct, reading.pulse_bpm) == (95.0, 81.0)
 
@@ -347,3 +361,61 @@ def test_alarm_raised_offline_is_shown_on_the_chair(
 
 def _patients(monitor: Monitor) -> list[PatientMessage]:
     return [m for m in monitor.of(Channel.PATIENT) if isinstance(m, PatientMessage)]
+
+
+def test_one_trip_at_a_time_and_only_its_own_cancel(
+    graph: Graph, telemetry: TelemetryNode, monitor: Monitor
+) -> None:
+    trips = graph.collect(TripCommandMsg, "trip/command", qos.COMMANDS)
+
+    def trip(command_id: str, trip_id: str, patient: str) -> TripCommand:
+        return TripCommand(
+            **command_head(CommandKind.TRIP, command_id),
+            trip_id=trip_id,
+            origin="ward-3",
+            destination="radiology",
+            patient=patient,
+        )
+
+    monitor.command(trip("c-a", "trip-a", TOKEN))
+    assert isinstance(answer(monitor, "c-a"), TripMessage)
+    monitor.command(trip("c-b", "trip-b", "pt-99aa77bb"))
+    busy = answer(monitor, "c-b")
+    assert busy.ack is not None
+    assert not busy.ack.accepted
+    assert busy.ack.reason == "busy with trip trip-a: cancel it first"
+    monitor.command(CancelCommand(**command_head(CommandKind.CANCEL, "c-x"), trip_id="trip-b"))
+    wrong = answer(monitor, "c-x")
+    assert wrong.ack is not None
+    assert not wrong.ack.accepted
+    monitor.command(CancelCommand(**command_head(CommandKind.CANCEL, "c-y"), trip_id="trip-a"))
+    cancelled = answer(monitor, "c-y")
+    assert cancelled.ack is not None
+    assert cancelled.ack.accepted
+    monitor.command(trip("c-c", "trip-c", "pt-99aa77bb"))
+    accepted = answer(monitor, "c-c")
+    assert accepted.ack is not None
+    assert accepted.ack.accepted
+    assert wait_until(lambda: len(trips) == 3, 5)
+    assert [(t.action, t.trip_id) for t in trips] == [
+        (TripCommandMsg.ASSIGN, "trip-a"),
+        (TripCommandMsg.CANCEL, "trip-a"),
+        (TripCommandMsg.ASSIGN, "trip-c"),
+    ]
+
+
+def test_vehicle_samples_say_when_the_mcu_has_gone_quiet(
+    graph: Graph, make_bridge: BridgeFactory, telemetry: TelemetryNode, monitor: Monitor
+) -> None:
+    bridge = make_bridge()
+
+    def latest() -> VehicleMessage:
+        message = monitor.of(Channel.VEHICLE)[-1]
+        assert isinstance(message, VehicleMessage)
+        return message
+
+    assert wait_until(lambda: len(monitor.of(Channel.VEHICLE)) >= 3, 5)
+    assert "state_stale" not in latest().samples[0].faults
+    graph.remove(bridge)
+    assert wait_until(lambda: "state_stale" in latest().samples[0].faults, 5)
+    assert latest().samples[0].mode == "fault"

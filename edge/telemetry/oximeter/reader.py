@@ -142,6 +142,12 @@ class OximeterReader:
             out_of_track=r.out_of_track,
         )
 
+    def forget(self) -> None:
+        """Drop the last reading: vitals are stale until the device sends a new one (after a
+        change of patient, so that no reading of the previous one goes out under the new)."""
+        with self._lock:
+            self._latest = None
+
     def stats(self) -> OximeterStats:
         """The reader's counters and its decoder's."""
         with self._lock:

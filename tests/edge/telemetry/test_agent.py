@@ -34,6 +34,7 @@ from chairlink.wire.payloads import (
 )
 from chairlink.wire.topics import Channel, CommandKind, command_topic
 from edge.telemetry.agent import TelemetryAgent
+from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
 from tests.firmware_bridge.conftest import wait_until
 from tests.mosquitto import CountingRelay, Mosquitto
@@ -517,5 +518,122 @@ def test_a_broker_with_a_smaller_receive_maximum_gets_a_smaller_window(tmp_path:
         assert wait_until(lambda: len(monitor.seqs(Channel.VEHICLE)) == 500, 10)
         monitor.client.loop_stop()
         monitor.client.disconnect()
+    finally:
+        broker.stop()
+
+
+def test_payloads_that_break_a_json_parser_are_refused_and_the_link_carries_on(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    handler = Handler()
+    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        time.sleep(0.3)
+        topic = command_topic(SITE, CHAIR, "stop")
+        for payload in (b"[" * 100_000, b"1" * 5_000, b'{"v":1,"issued_ns":' + b"9" * 5_000):
+            monitor.client.publish(topic, payload, qos=1).wait_for_publish(5)
+        monitor.command(_stop("c-after"))
+        assert wait_until(lambda: ("c-after", True, "", False) in _acks(monitor), 5)
+        assert agent.stats().commands_rejected == 3
+    assert [c.command_id for c in handler.done] == ["c-after"]
+
+
+def test_a_stop_that_failed_is_carried_out_again_when_repeated(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    answers = iter([(False, "e-stop not delivered: MCU not connected"), (True, "e-stop: OK")])
+    asked: list[str] = []
+
+    def handler(command: Command) -> tuple[bool, str]:
+        asked.append(command.command_id)
+        return next(answers)
+
+    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        time.sleep(0.3)
+        monitor.command(_stop("c-9"))
+        assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
+        monitor.command(_stop("c-9"))
+        assert wait_until(lambda: len(_acks(monitor)) == 2, 5)
+    assert asked == ["c-9", "c-9"]
+    assert [(a[1], a[3]) for a in _acks(monitor)] == [(False, False), (True, False)]
+
+
+def test_a_trip_issued_in_the_future_is_refused(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    handler = Handler()
+    config = _config(broker, tmp_path, trip_max_age_s=60)
+    with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        time.sleep(0.3)
+        monitor.command(_trip("c-ahead", time.time_ns() + 3_600 * 10**9))
+        assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
+    assert handler.done == []
+    ((_, accepted, reason, _),) = _acks(monitor)
+    assert not accepted
+    assert "in the future" in reason
+
+
+def test_stopping_while_the_backlog_drains_leaves_the_chair_offline(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    broker.stop()
+    config = _config(broker, tmp_path, drain_msgs_per_s=50.0)
+    agent = TelemetryAgent(IDENTITY, config)
+    agent.start()
+    for _ in range(200):
+        agent.vitals(_vitals())
+    broker.start()
+    assert wait_until(lambda: agent.connected and agent.stats().draining, 15)
+    agent.stop()
+    # A late subscriber sees the retained state: the clean stop's offline, not a backlog
+    # state and not a drained `online` that came after it.
+    late = Monitor(broker)
+    try:
+        assert wait_until(lambda: bool(late.of(Channel.STATE)), 5)
+        time.sleep(0.3)
+        states = [m for m in late.of(Channel.STATE) if isinstance(m, StateMessage)]
+        assert [s.status for s in states] == ["offline"]
+    finally:
+        late.close()
+    with TelemetryAgent(IDENTITY, config) as again:
+        assert again.stats().outbox_messages > 0, "the rest of the backlog waits for next time"
+
+
+def test_a_vehicle_batch_goes_when_due_without_a_later_sample(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    config = _config(broker, tmp_path, vehicle_batch_s=0.3)
+    with TelemetryAgent(IDENTITY, config) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        agent.vehicle(_sample(1))
+        agent.vehicle(_sample(2))
+        assert wait_until(lambda: bool(monitor.of(Channel.VEHICLE)), 2)
+        (batch,) = monitor.of(Channel.VEHICLE)
+        assert isinstance(batch, VehicleMessage)
+        assert [s.x_m for s in batch.samples] == [1.0, 2.0]
+
+
+def test_vitals_the_broker_refuses_stay_on_the_chair_and_raise_an_alarm(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "broker", USERS)
+    acl = broker.folder / "acl"
+    # An ACL mistake at the hospital: this chair may not write its patient channel.
+    text = acl.read_text(encoding="utf-8").replace("pattern write chairlink/v1/+/%u/patient\n", "")
+    assert text != acl.read_text(encoding="utf-8"), "the ACL names the patient channel"
+    acl.write_text(text, encoding="utf-8")
+    broker.start()
+    shown: list[EventMessage] = []
+    try:
+        config = _config(broker, tmp_path)
+        with TelemetryAgent(IDENTITY, config, on_local_alarm=shown.append) as agent:
+            assert wait_until(lambda: agent.connected, 5)
+            agent.vitals(_vitals())
+            assert wait_until(lambda: any(a.code == "broker_refused" for a in shown), 10)
+            assert agent.stats().outbox_messages >= 1
+        box = Outbox(config.outbox_path)
+        kept = [p for p in box.pending(100) if p.channel == Channel.PATIENT]
+        box.close()
+        assert len(kept) == 1
     finally:
         broker.stop()

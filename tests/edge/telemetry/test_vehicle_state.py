@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
+from pydantic import ValidationError
 
 from edge.telemetry.vehicle_state import VehicleState, mode_of
 from edge.types import ChairStatus, Odometry, Pose2D
@@ -67,3 +69,23 @@ def test_state_of_charge_out_of_range_is_clamped_to_a_percentage() -> None:
     sample = VehicleState(odometry=STILL, status=replace(STATUS, soc=1.3)).sample(0)
     assert sample is not None
     assert sample.battery_pct == 100.0
+
+
+def test_unknown_charge_goes_as_none_and_a_nan_pose_is_refused() -> None:
+    sample = VehicleState(odometry=STILL, status=replace(STATUS, soc=math.nan)).sample(0)
+    assert sample is not None
+    assert sample.battery_pct is None
+    broken = Odometry(0, Pose2D(math.nan, 4.0, 0.5), 0.0, 0.0)
+    with pytest.raises(ValidationError, match="x_m"):
+        VehicleState(odometry=broken, status=STATUS).sample(0)
+
+
+def test_a_stale_state_is_a_fault_unless_the_chair_is_in_estop() -> None:
+    state = VehicleState(odometry=MOVING, status=STATUS)
+    sample = state.sample(0, stale=True)
+    assert sample is not None
+    assert (sample.mode, sample.faults) == ("fault", ["state_stale"])
+    state.status = replace(STATUS, estop=True)
+    held = state.sample(0, stale=True)
+    assert held is not None
+    assert held.mode == "estop"

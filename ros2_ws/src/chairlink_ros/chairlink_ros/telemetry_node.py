@@ -59,6 +59,8 @@ from edge.telemetry.vehicle_state import VehicleState
 __all__ = ["TelemetryNode", "main"]
 
 BRIDGE_NODE = "firmware_bridge"
+STATE_STALE_S = 1.0
+"""With no odometry or MCU status for this long (they come at 50 and 10 Hz), samples say so."""
 SERVICE_TIMEOUT_S = 2.0
 SafetyName = Literal["clear", "slow", "stop", "estop"]
 _SAFETY_STATES: dict[int, SafetyName] = {
@@ -80,6 +82,10 @@ class TelemetryNode(Node):
         self._frame = config.ros.base_frame
         self._vehicle = VehicleState()
         self._vehicle_lock = threading.Lock()
+        self._odometry_at = self._status_at = 0.0
+        # One trip at a time: its patient is the one whose vitals go out.
+        self._trip_lock = threading.Lock()
+        self._trip_id = ""
         self._specs = {spec.name: spec for spec in parameter_specs()}
 
         self._trip_pub = self.create_publisher(TripCommandMsg, "trip/command", qos.COMMANDS)
@@ -126,15 +132,19 @@ class TelemetryNode(Node):
     def _on_odometry(self, message: OdometryMsg) -> None:
         with self._vehicle_lock:
             self._vehicle.odometry = from_odometry(message)
+            self._odometry_at = time.monotonic()
 
     def _on_status(self, message: ChairStatus) -> None:
         with self._vehicle_lock:
             self._vehicle.status = from_chair_status(message)
+            self._status_at = time.monotonic()
 
     def _send_vehicle(self) -> None:
+        now = time.monotonic()
         try:
             with self._vehicle_lock:
-                sample = self._vehicle.sample(time.time_ns())
+                stale = max(now - self._odometry_at, now - self._status_at) > STATE_STALE_S
+                sample = self._vehicle.sample(time.time_ns(), stale=stale)
         except ValidationError as err:
             self.get_logger().warning(
                 f"vehicle state refused: {describe(err)}", throttle_duration_sec=5.0
@@ -180,10 +190,24 @@ class TelemetryNode(Node):
         if isinstance(command, StopCommand):
             return self._remote_stop(command)
         if isinstance(command, TripCommand | CancelCommand):
-            now = self.get_clock().now().to_msg()
-            self._trip_pub.publish(trip_command_message(command, now, self._frame))
-            return True, "passed to navigation on /trip/command"
+            return self._trip(command)
         return self._configure(command)
+
+    def _trip(self, command: TripCommand | CancelCommand) -> tuple[bool, str]:
+        with self._trip_lock:
+            if isinstance(command, TripCommand):
+                if self._trip_id:
+                    # A second trip would switch the vitals to its patient while the first
+                    # one may still be aboard.
+                    return False, f"busy with trip {self._trip_id}: cancel it first"
+                self._trip_id = command.trip_id
+            elif command.trip_id != self._trip_id:
+                return False, f"trip {command.trip_id} is not assigned to this chair"
+            else:
+                self._trip_id = ""
+        now = self.get_clock().now().to_msg()
+        self._trip_pub.publish(trip_command_message(command, now, self._frame))
+        return True, "passed to navigation on /trip/command"
 
     def _remote_stop(self, command: StopCommand) -> tuple[bool, str]:
         self.get_logger().warning(f"remote stop {command.command_id}: {command.reason}")

@@ -77,12 +77,16 @@ class VitalsNode(Node):
     def _on_trip(self, message: TripCommandMsg) -> None:
         if message.action == TripCommandMsg.ASSIGN:
             self._trip_id = message.trip_id
+            if message.patient_token != self._reader.patient_token:
+                # The last reading belongs to whoever wore the probe before.
+                self._reader.forget()
             self._reader.patient_token = message.patient_token
             who = message.patient_token or "no patient"
             self.get_logger().info(f"trip {message.trip_id}: {who}")
         elif message.action == TripCommandMsg.CANCEL and message.trip_id == self._trip_id:
             self._trip_id = ""
             self._reader.patient_token = ""
+            self._reader.forget()
             self.get_logger().info(f"trip {message.trip_id} cancelled: no patient")
 
     def _publish(self) -> None:
