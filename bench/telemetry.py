@@ -209,10 +209,10 @@ def measure() -> list[Figure]:
         broker = Mosquitto(folder / "broker", USERS)
         broker.start()
         try:
-            # The machine's load drifts by 10 % between runs: alternate the two, three times,
+            # The machine's load drifts by 10 % between runs: alternate the two, five times,
             # and compare medians.
             bares, agents = [], []
-            for _ in range(3):
+            for _ in range(5):
                 bares.append(_bare_rate(broker, 20_000))
                 agents.append(_agent_rate(broker, folder, 20_000, durable=False))
             bare, agent = statistics.median(bares), statistics.median(agents)

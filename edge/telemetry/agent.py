@@ -24,6 +24,7 @@ import math
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,22 +161,26 @@ class TelemetryAgent:
         Path(config.outbox_path).parent.mkdir(parents=True, exist_ok=True)
         self.outbox = Outbox(config.outbox_path, max_bytes=int(config.outbox_max_mb * 1e6))
         self._alarms = VitalsAlarms()
-        self._lock = threading.Condition()
+        # A plain lock under the condition: nothing takes it twice, and it is cheaper per PUBACK.
+        self._lock = threading.Condition(threading.Lock())
         self._stats = AgentStats()
         self._inflight: dict[int, Pending] = {}
-        # PUBACKs that came before their publish() call had returned: (mid, refused).
-        self._early_acks: dict[int, bool] = {}
+        # PUBACKs as paho's thread hands them over, (mid, refused): appended without a lock
+        # (deque appends are atomic), settled by the sender, off paho's busy thread.
+        self._pubacks: deque[tuple[int, bool]] = deque()
         # Counts connections: work begun on one connection never lands on the next.
         self._generation = 0
         self._stopping = False
+        self._sender_idle = False
         self._refused_durable = 0
+        self._acked_count = 0
         self._refusals_reported = 0
-        self._acked: list[int] = []
         # Rows up to the mark were in the outbox when the connection came: the backlog, sent
         # from the drain cursor at a bounded rate. Rows after it are live, sent at once.
         self._backlog_mark = 0
         self._cursor = 0
-        self._live_cursor = 0
+        # Live messages wait here for the sender, in put order, as well as in the outbox.
+        self._live: deque[Pending] = deque()
         self._connected = False
         self._stop = threading.Event()
         self._sender: threading.Thread | None = None
@@ -242,10 +247,8 @@ class TelemetryAgent:
             while time.monotonic() < deadline and self._connected:
                 self._forget_acked()
                 with self._lock:
-                    idle = not self._inflight
-                    cursor = self._live_cursor
-                if idle and not self.outbox.pending(1, after_id=cursor):
-                    break
+                    if not self._inflight and not self._live:
+                        break
                 time.sleep(0.01)
         self._stop.set()
         with self._lock:
@@ -276,7 +279,7 @@ class TelemetryAgent:
                 connected=self._connected,
                 connects=s.connects,
                 published=s.published,
-                acked=s.acked,
+                acked=self._acked_count,
                 refused_by_broker=s.refused_by_broker,
                 refused_inputs=s.refused_inputs,
                 window=self._paho_window,
@@ -483,7 +486,7 @@ class TelemetryAgent:
 
         was_overflowing = self.outbox.overflowing
         try:
-            self.outbox.put(channel, payload, self._clock_ns(), self._tombstone)
+            row = self.outbox.put(channel, payload, self._clock_ns(), self._tombstone)
         except ValidationError as err:
             with self._lock:
                 self._stats.refused_inputs += 1
@@ -492,7 +495,10 @@ class TelemetryAgent:
             # Even events and vitals no longer fit: keep them, and tell the attendant.
             self.event("alarm", "outbox_full", "high", "telemetry outbox full: link down too long")
         with self._lock:
-            self._lock.notify_all()
+            if self._connected and row.id > self._backlog_mark:
+                self._live.append(row)
+                if self._sender_idle:
+                    self._lock.notify_all()
 
     def _put_state(self, status: Literal["online", "offline"], drained: bool = False) -> None:
         now = self._clock_ns()
@@ -510,10 +516,23 @@ class TelemetryAgent:
         )
 
     def _forget_acked(self) -> None:
-        """Remove acknowledged messages from the outbox, many in one transaction."""
+        """Settle the PUBACKs that came; remove what they acknowledge from the outbox, many in
+        one transaction."""
+        done: list[int] = []
         with self._lock:
-            acked, self._acked = self._acked, []
-        self.outbox.remove(acked)
+            while self._pubacks:
+                mid, refused = self._pubacks.popleft()
+                row = self._inflight.pop(mid, None)
+                if row is None:
+                    continue  # of a connection since gone: its row stays and goes again
+                if refused and row.channel in DURABLE_CHANNELS:
+                    # Vitals and events are never dropped: kept for the next connection, and
+                    # the attendant is told (_report_refusals).
+                    self._refused_durable += 1
+                    continue
+                # Other refused messages leave: the broker would refuse them again forever.
+                done.append(row.id)
+        self.outbox.remove(done)
 
     def _send_loop(self) -> None:
         while not self._stop.is_set():
@@ -527,8 +546,10 @@ class TelemetryAgent:
 
     def _send_round(self) -> None:
         with self._lock:
-            if not self._acked:
+            if not self._pubacks and not (self._live and len(self._inflight) < _MAX_UNACKED):
+                self._sender_idle = True
                 self._lock.wait(0.02)
+                self._sender_idle = False
         self._forget_acked()
         self._flush_overdue()
         self._report_refusals()
@@ -537,15 +558,12 @@ class TelemetryAgent:
                 return
             link = self._generation
             room = _MAX_UNACKED - len(self._inflight)
-            cursor = self._live_cursor
-        if room > 0:
-            for row in self.outbox.pending(room, after_id=cursor):
-                if not self._publish(row, link, retain=row.channel == Channel.STATE):
-                    return
-                with self._lock:
-                    if link != self._generation:
-                        return
-                    self._live_cursor = row.id
+            rows = [self._live.popleft() for _ in range(min(room, len(self._live)))]
+        if rows:
+            # Staged vehicle messages go to disk before any of them goes on the wire.
+            self.outbox.commit()
+            if self._publish(rows, link, live=True) < len(rows):
+                return
         self._drain(link)
 
     def _drain(self, link: int) -> None:
@@ -566,15 +584,10 @@ class TelemetryAgent:
         if budget <= 0:
             return
         rows = [p for p in self.outbox.pending(budget, after_id=cursor) if p.id <= mark]
-        for row in rows:
-            # Old states are history: only a live one may become the retained state.
-            if not self._publish(row, link, retain=False):
-                return
-            with self._lock:
-                if link != self._generation:
-                    return
-                self._cursor = row.id
-            self._drain_tokens -= 1
+        sent = self._publish(rows, link, live=False) if rows else 0
+        self._drain_tokens -= sent
+        if sent < len(rows):
+            return
         with self._lock:
             if link != self._generation or self._stopping:
                 return
@@ -584,52 +597,46 @@ class TelemetryAgent:
         if done:
             self._put_state("online", drained=True)
 
-    def _publish(self, row: Pending, link: int, *, retain: bool) -> bool:
-        """Hand a row to paho on connection ``link``; False when that connection is gone."""
-        with self._lock:
-            if link != self._generation or not self._connected:
-                return False
-            client = self._client
-            alias = self._aliases.get(row.topic)
-            new_alias = None
-            if alias is None and len(self._aliases) < self._alias_max:
-                new_alias = _AliasProperties(len(self._aliases) + 1)
-        if client is None:
-            return False
-        if alias is not None:
-            # The topic is known to the broker on this connection: two bytes instead of ~40.
-            info = client.publish("", row.payload, qos=1, retain=retain, properties=alias)
-        else:
-            info = client.publish(
-                row.topic, row.payload, qos=1, retain=retain, properties=new_alias
-            )
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            # Not connected any more: the row stays in the outbox for the next connection.
-            return False
-        with self._lock:
-            if link != self._generation:
-                return False  # a message on a dead connection: the outbox resends it
-            if new_alias is not None:
-                self._aliases[row.topic] = new_alias
-            self._stats.published += 1
-            refused = self._early_acks.pop(info.mid, None)
-            if refused is None:
-                self._inflight[info.mid] = row
-            else:
-                self._settle(row, refused)
-        return True
+    def _publish(self, rows: list[Pending], link: int, *, live: bool) -> int:
+        """Hand rows to paho, in order, on connection ``link`` (and move the backlog cursor
+        past them). Returns how many went (fewer when the connection is gone).
 
-    def _settle(self, row: Pending, refused: bool) -> None:
-        """A row's PUBACK came (call with the lock held)."""
-        if refused and row.channel in DURABLE_CHANNELS:
-            # Vitals and events are never dropped: kept for the next connection, and the
-            # attendant is told (by the sender, outside the MQTT thread).
-            self._refused_durable += 1
-            return
-        # Other refused messages leave: the broker would refuse them again forever.
-        self._acked.append(row.id)
-        if len(self._acked) >= _ACK_BATCH or not self._inflight:
-            self._lock.notify_all()
+        The lock is taken once before and once after. A PUBACK that comes in between waits in
+        ``_pubacks``, which only this thread settles, after the rows are recorded.
+        """
+        with self._lock:
+            if link != self._generation or not self._connected or self._client is None:
+                return 0
+            client = self._client
+            aliases = dict(self._aliases)
+            alias_max = self._alias_max
+        sent: list[tuple[int, Pending]] = []
+        for row in rows:
+            # Only a live state may become the retained one; backlog states are history.
+            retain = live and row.channel == Channel.STATE
+            alias = aliases.get(row.topic)
+            if alias is not None:
+                # The topic is known to the broker on this connection: 2 bytes instead of ~40.
+                info = client.publish("", row.payload, qos=1, retain=retain, properties=alias)
+            else:
+                new_alias = _AliasProperties(len(aliases) + 1) if len(aliases) < alias_max else None
+                info = client.publish(
+                    row.topic, row.payload, qos=1, retain=retain, properties=new_alias
+                )
+                if new_alias is not None and info.rc == mqtt.MQTT_ERR_SUCCESS:
+                    aliases[row.topic] = new_alias
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                break  # not connected any more: the rest stay in the outbox for the next one
+            sent.append((info.mid, row))
+        with self._lock:
+            if link != self._generation or not sent:
+                return 0  # messages on a dead connection: the outbox resends them
+            self._aliases = aliases
+            if not live:
+                self._cursor = sent[-1][1].id
+            self._stats.published += len(sent)
+            self._inflight.update(sent)
+        return len(sent)
 
     def _report_refusals(self) -> None:
         with self._lock:
@@ -783,13 +790,13 @@ class TelemetryAgent:
             self._connected = True
             self._stats.connects += 1
             self._inflight.clear()
-            self._early_acks.clear()
+            self._pubacks.clear()
             self._generation += 1
             # Topic aliases live as long as a connection, up to the broker's maximum.
             self._aliases = {}
             self._alias_max = min(len(Channel), getattr(properties, "TopicAliasMaximum", 0))
             self._backlog_mark = self.outbox.last_row_id()
-            self._live_cursor = self._backlog_mark
+            self._live.clear()
             self._cursor = 0
             self._stats.backlog = self.outbox.stats().messages
             self._stats.draining = True
@@ -808,6 +815,7 @@ class TelemetryAgent:
     ) -> None:
         with self._lock:
             self._connected = False
+            self._live.clear()
             self._aliases = {}
             self._stats.draining = False
             self._stats.last_error = f"disconnected: {reason.getName()}"
@@ -822,17 +830,17 @@ class TelemetryAgent:
         reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
-        with self._lock:
-            if reason.is_failure:
+        refused = reason.is_failure
+        if refused:
+            with self._lock:
                 self._stats.refused_by_broker += 1
                 self._stats.last_error = f"broker refused a message: {reason.getName()}"
-            else:
-                self._stats.acked += 1
-            row = self._inflight.pop(mid, None)
-            if row is None:
-                self._early_acks[mid] = reason.is_failure
-            else:
-                self._settle(row, reason.is_failure)
+        else:
+            self._acked_count += 1  # only this thread writes it
+        self._pubacks.append((mid, refused))
+        if len(self._pubacks) >= _ACK_BATCH:
+            with self._lock:
+                self._lock.notify_all()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:

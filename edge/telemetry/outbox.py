@@ -59,9 +59,10 @@ CREATE TABLE IF NOT EXISTS command (
 
 
 _INSERT = (
-    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO message (id, channel, seq, last_seq, topic, payload, created_ns) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+_Row = tuple[int, str, int, int, str, bytes, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,14 @@ class Outbox:
         self._tombstones = 0
         self._overflowing = False
         self._synchronous = ""
-        self._staged: list[tuple[str, int, int, str, bytes, int]] = []
+        self._staged: list[_Row] = []
+        # AUTOINCREMENT's high-water mark outlives the rows: ids never repeat, even once the
+        # outbox has emptied.
+        (used,) = self._db.execute(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'message'), 0), "
+            "COALESCE((SELECT MAX(id) FROM message), 0))"
+        ).fetchone()
+        self._next_id = int(used) + 1
         self._next_seq: dict[Channel, int] = {}
         for channel, next_seq in self._db.execute("SELECT channel, next_seq FROM sequence"):
             self._next_seq[Channel(channel)] = int(next_seq)
@@ -160,16 +168,18 @@ class Outbox:
         build: Callable[[int], tuple[str, bytes]],
         created_ns: int,
         tombstone: Tombstone | None = None,
-    ) -> int:
+    ) -> Pending:
         """Give the next sequence number of ``channel`` to ``build(seq) -> (topic, payload)``
-        and store the result, durably for the durable channels. Returns the sequence number.
+        and store the result, durably for the durable channels. Returns the stored message
+        (a vehicle message reaches the disk with the next ``commit()``).
 
         ``tombstone`` builds the stand-in for thinned vehicle messages when the bound is hit.
         """
         with self._lock:
             seq = self._next_seq.get(channel, 0)
             topic, payload = build(seq)
-            row = (channel.value, seq, seq, topic, payload, created_ns)
+            row_id = self._take_id()
+            row = (row_id, channel.value, seq, seq, topic, payload, created_ns)
             if channel in DURABLE_CHANNELS:
                 # The staged group goes first, keeping the store in put order; this one is
                 # fsynced on its own.
@@ -187,24 +197,29 @@ class Outbox:
                 self._bytes += len(payload)
                 self._count += 1
             self._next_seq[channel] = seq + 1
-        return seq
+        return Pending(row_id, channel, seq, seq, topic, payload, created_ns, False)
 
-    def _write(
-        self, row: tuple[str, int, int, str, bytes, int], now_ns: int, tombstone: Tombstone | None
-    ) -> None:
+    def _take_id(self) -> int:
+        # Ids are given out here rather than by SQLite, so that a message has its id before
+        # its group is written; they only grow, as AUTOINCREMENT's would.
+        row_id = self._next_id
+        self._next_id += 1
+        return row_id
+
+    def _write(self, row: _Row, now_ns: int, tombstone: Tombstone | None) -> None:
         """Insert one row in its own transaction, thinning first if the bound is passed."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute(_INSERT, row)
-            self._bytes += len(row[4])
+            self._bytes += len(row[5])
             self._count += 1
             if self._bytes > self.max_bytes:
                 self._thin(now_ns, tombstone)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            self._bytes = self._count_bytes() + sum(len(r[4]) for r in self._staged)
+            self._bytes = self._count_bytes() + sum(len(r[5]) for r in self._staged)
             self._count = int(db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
             raise
 
@@ -236,11 +251,9 @@ class Outbox:
         return seq
 
     def last_row_id(self) -> int:
-        """The id of the newest message stored, 0 when empty."""
+        """The id of the newest message put (staged or stored), 0 before the first."""
         with self._lock:
-            self._commit()
-            row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM message").fetchone()
-        return int(row[0])
+            return self._next_id - 1
 
     def remember_command(self, command_id: str, accepted: bool, reason: str) -> None:
         """Keep a command's answer, durably, so that a repeat is answered and not redone."""
@@ -359,9 +372,17 @@ class Outbox:
             if tombstone is not None:
                 topic, payload = tombstone(first_seq, last_seq)
                 db.execute(
-                    "INSERT INTO message (channel, seq, last_seq, topic, payload, created_ns, "
-                    "tombstone) VALUES (?, ?, ?, ?, ?, ?, 1)",
-                    (Channel.VEHICLE.value, first_seq, last_seq, topic, payload, now_ns),
+                    "INSERT INTO message (id, channel, seq, last_seq, topic, payload, "
+                    "created_ns, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                    (
+                        self._take_id(),
+                        Channel.VEHICLE.value,
+                        first_seq,
+                        last_seq,
+                        topic,
+                        payload,
+                        now_ns,
+                    ),
                 )
                 self._bytes += len(payload)
                 self._count += 1

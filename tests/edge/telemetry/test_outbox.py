@@ -25,11 +25,11 @@ def _tombstone(first: int, last: int) -> tuple[str, bytes]:
 
 def test_sequence_numbers_count_per_channel_and_survive_reopening(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "outbox.db")
-    assert [box.put(Channel.VEHICLE, _build(Channel.VEHICLE), 0) for _ in range(3)] == [0, 1, 2]
-    assert box.put(Channel.PATIENT, _build(Channel.PATIENT), 0) == 0
+    assert [box.put(Channel.VEHICLE, _build(Channel.VEHICLE), 0).seq for _ in range(3)] == [0, 1, 2]
+    assert box.put(Channel.PATIENT, _build(Channel.PATIENT), 0).seq == 0
     box.close()
     box = Outbox(tmp_path / "outbox.db")
-    assert box.put(Channel.VEHICLE, _build(Channel.VEHICLE), 0) == 3
+    assert box.put(Channel.VEHICLE, _build(Channel.VEHICLE), 0).seq == 3
     assert box.last_seq() == {Channel.VEHICLE: 3, Channel.PATIENT: 0}
     assert [p.seq for p in box.pending(10)] == [0, 1, 2, 0, 3]
 
@@ -53,7 +53,7 @@ def test_a_full_outbox_thins_vehicle_samples_with_tombstones_and_keeps_every_vit
     for i in range(400):
         box.put(Channel.VEHICLE, _build(Channel.VEHICLE, 100), i, _tombstone)
         if i % 4 == 0:
-            vitals.append(box.put(Channel.PATIENT, _build(Channel.PATIENT), i, _tombstone))
+            vitals.append(box.put(Channel.PATIENT, _build(Channel.PATIENT), i, _tombstone).seq)
     stats = box.stats()
     assert stats.bytes <= 20_000
     assert stats.thinned_messages > 0
@@ -71,7 +71,7 @@ def test_a_full_outbox_thins_vehicle_samples_with_tombstones_and_keeps_every_vit
 
 def test_events_that_alone_overflow_are_kept_and_flagged(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "outbox.db", max_bytes=2_000)
-    seqs = [box.put(Channel.EVENT, _build(Channel.EVENT, 200), 0, _tombstone) for _ in range(20)]
+    seqs = [box.put(Channel.EVENT, _build(Channel.EVENT, 200), 0, _tombstone).seq for _ in range(20)]
     assert box.stats().overflowing
     assert [p.seq for p in box.pending(100)] == seqs
     box.remove([p.id for p in box.pending(100)])
@@ -100,4 +100,4 @@ def test_what_was_put_survives_the_process_being_killed(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "outbox.db")
     pending = box.pending(1000)
     assert len(pending) == 400
-    assert box.put(Channel.VEHICLE, _build(Channel.VEHICLE), 0) == 200
+    assert box.put(Channel.VEHICLE, _build(Channel.VEHICLE), 0).seq == 200
