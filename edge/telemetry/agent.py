@@ -553,6 +553,9 @@ class TelemetryAgent:
         self._forget_acked()
         self._flush_overdue()
         self._report_refusals()
+        # Staged vehicle messages reach the disk within a round, connected or not: a long
+        # outage must not keep them only in memory.
+        self.outbox.commit()
         with self._lock:
             if not self._connected:
                 return

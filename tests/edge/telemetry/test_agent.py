@@ -37,7 +37,7 @@ from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
 from tests.firmware_bridge.conftest import wait_until
-from tests.mosquitto import CountingRelay, Mosquitto
+from tests.mosquitto import CountingRelay, Mosquitto, free_port
 
 SITE, CHAIR, TOKEN = "site-1", "chair-07", "pt-7f3a9c2b"
 USERS = {CHAIR: "chair-secret", "monitor": "monitor-secret"}
@@ -224,6 +224,33 @@ def test_an_agent_killed_with_its_outbox_full_loses_nothing(
     with TelemetryAgent(IDENTITY, config) as agent:
         assert wait_until(lambda: monitor.seqs(Channel.PATIENT) == list(range(200)), 20)
         assert wait_until(lambda: monitor.seqs(Channel.EVENT) == list(range(200)), 20)
+        assert wait_until(lambda: agent.stats().outbox_messages == 0, 10)
+
+
+def _run_vehicle_agent(config: TelemetryConfig, count: int, ready: object) -> None:
+    with TelemetryAgent(IDENTITY, config) as agent:  # the broker is out of reach
+        for i in range(count):
+            agent.vehicle(_sample(i))
+        time.sleep(0.5)  # a few rounds of the sender, which writes staged messages each round
+        ready.set()  # type: ignore[attr-defined]
+        signal.pause()
+
+
+def test_vehicle_samples_of_a_long_outage_survive_the_agent_being_killed(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    config = _config(broker, tmp_path)
+    away = config.model_copy(update={"broker_port": free_port()})
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    process = context.Process(target=_run_vehicle_agent, args=(away, 300, ready))
+    process.start()
+    assert ready.wait(30)
+    assert process.pid is not None
+    os.kill(process.pid, signal.SIGKILL)
+    process.join()
+    with TelemetryAgent(IDENTITY, config) as agent:
+        assert wait_until(lambda: monitor.seqs(Channel.VEHICLE) == list(range(300)), 20)
         assert wait_until(lambda: agent.stats().outbox_messages == 0, 10)
 
 
@@ -637,3 +664,22 @@ def test_vitals_the_broker_refuses_stay_on_the_chair_and_raise_an_alarm(tmp_path
         assert len(kept) == 1
     finally:
         broker.stop()
+
+
+def test_a_command_repeated_after_a_restart_is_only_answered(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    handler = Handler()
+    config = _config(broker, tmp_path)
+    with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        time.sleep(0.3)
+        monitor.command(_trip("c-once", time.time_ns()))
+        assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
+    with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
+        assert wait_until(lambda: agent.connected, 5)
+        time.sleep(0.3)
+        monitor.command(_trip("c-once", time.time_ns()))
+        assert wait_until(lambda: len(_acks(monitor)) == 2, 5)
+    assert [c.command_id for c in handler.done] == ["c-once"]
+    assert [a[3] for a in _acks(monitor)] == [False, True]

@@ -71,7 +71,9 @@ def test_a_full_outbox_thins_vehicle_samples_with_tombstones_and_keeps_every_vit
 
 def test_events_that_alone_overflow_are_kept_and_flagged(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "outbox.db", max_bytes=2_000)
-    seqs = [box.put(Channel.EVENT, _build(Channel.EVENT, 200), 0, _tombstone).seq for _ in range(20)]
+    seqs = [
+        box.put(Channel.EVENT, _build(Channel.EVENT, 200), 0, _tombstone).seq for _ in range(20)
+    ]
     assert box.stats().overflowing
     assert [p.seq for p in box.pending(100)] == seqs
     box.remove([p.id for p in box.pending(100)])
