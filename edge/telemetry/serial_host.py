@@ -15,8 +15,9 @@ monitor's commands out as far as it can:
 - config: only ``firmware.limits.*``, validated by chair.yaml's schema and applied by
   reconfiguring the MCU, which refuses while the chair moves.
 
-Threads: the driver's I/O thread delivers frames, the agent's MQTT thread delivers commands,
-and the host's own poll thread reads the oximeter; one lock serialises the feed.
+Threads: the driver's I/O thread hands frames over without waiting, the agent's MQTT thread
+delivers commands, and the host's own poll thread feeds the frames and the oximeter's vitals
+to the agent; one lock serialises the feed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -109,6 +111,9 @@ class SerialTelemetryHost:
         self._steady = steady_clock_ns
         self._poll_s = poll_s
         self._lock = threading.Lock()
+        # Odometry and status from the driver's thread, fed by the poll thread; bounded, so a
+        # stalled disk costs old samples, not memory.
+        self._frames: deque[object] = deque(maxlen=256)
         self._trip_lock = threading.Lock()
         self._trip: tuple[str, str | None] | None = None
         self._stop = threading.Event()
@@ -236,19 +241,23 @@ class SerialTelemetryHost:
             value = chair_status_from_mcu(message, received.stamp_ns)
         else:
             return
-        with self._lock:
-            self.feed.take(value)
+        # Handed over, not fed here: feeding can wait on the outbox's fsync of a vitals
+        # reading, and the driver's thread must never wait (it answers the MCU).
+        self._frames.append(value)
 
     def _poll(self) -> None:
         while not self._stop.wait(self._poll_s):
             try:
+                with self._lock:
+                    while self._frames:
+                        self.feed.take(self._frames.popleft())
                 vitals = self.reader.vitals(self._steady())
                 vitals = dataclasses.replace(vitals, patient_token=self.patient or "")
                 with self._lock:
                     self.feed.take(vitals)
             except Exception:
-                # A bug here must not end the vitals for the rest of the trip.
-                _log.exception("error passing the vitals on")
+                # A bug here must not end the telemetry for the rest of the trip.
+                _log.exception("error passing telemetry on")
 
     def _on_local_alarm(self, alarm: EventMessage) -> None:
         # No screen on such a chair: the log is where the attendant's device looks.
