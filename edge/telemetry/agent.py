@@ -244,10 +244,11 @@ class TelemetryAgent:
             deadline = time.monotonic() + timeout
             with self._lock:
                 self._lock.notify_all()
+            # The sender settles the PUBACKs meanwhile: only the thread that records a row as
+            # in flight may settle it, or an early PUBACK could find nothing to settle.
             while time.monotonic() < deadline and self._connected:
-                self._forget_acked()
                 with self._lock:
-                    if not self._inflight and not self._live:
+                    if not self._inflight and not self._live and not self._pubacks:
                         break
                 time.sleep(0.01)
         self._stop.set()
