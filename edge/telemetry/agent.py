@@ -171,8 +171,10 @@ class TelemetryAgent:
         # Counts connections: work begun on one connection never lands on the next.
         self._generation = 0
         self._stopping = False
+        self._state_lock = threading.Lock()
         self._sender_idle = False
         self._refused_durable = 0
+        self._refusal_alarm_raised = False
         self._acked_count = 0
         self._refusals_reported = 0
         # Rows up to the mark were in the outbox when the connection came: the backlog, sent
@@ -236,7 +238,7 @@ class TelemetryAgent:
     def stop(self, timeout: float = 5.0) -> None:
         """Send what is pending (up to ``timeout``), say ``offline``, disconnect, close."""
         self.flush()
-        with self._lock:
+        with self._state_lock, self._lock:
             # The backlog stays for the next start, and no `online` may follow the `offline`.
             self._stopping = True
         if self._connected:
@@ -256,7 +258,8 @@ class TelemetryAgent:
             self._lock.notify_all()
         if self._sender is not None:
             self._sender.join(timeout=2.0)
-        self._forget_acked()
+        if self._sender is None or not self._sender.is_alive():
+            self._forget_acked()
         with self._lock:
             client = self._client
         if client is not None:
@@ -495,13 +498,25 @@ class TelemetryAgent:
         if not was_overflowing and self.outbox.overflowing:
             # Even events and vitals no longer fit: keep them, and tell the attendant.
             self.event("alarm", "outbox_full", "high", "telemetry outbox full: link down too long")
+        fresh = [row, *self.outbox.take_tombstones()]
         with self._lock:
-            if self._connected and row.id > self._backlog_mark:
-                self._live.append(row)
+            if self._connected:
+                # Tombstones this put made stand for messages receivers may be counting.
+                self._live.extend(r for r in fresh if r.id > self._backlog_mark)
                 if self._sender_idle:
                     self._lock.notify_all()
 
     def _put_state(self, status: Literal["online", "offline"], drained: bool = False) -> None:
+        # One state at a time, and none `online` once stop() has put `offline`: the retained
+        # state must end as the stop left it.
+        with self._state_lock:
+            if status == "online" and self._stopping:
+                return
+            if status == "offline":
+                self._stopping = True
+            self._put_state_now(status, drained)
+
+    def _put_state_now(self, status: Literal["online", "offline"], drained: bool) -> None:
         now = self._clock_ns()
         backlog = self.outbox.stats().messages
         last = {c: s for c, s in self.outbox.last_seq().items() if c != Channel.STATE}
@@ -526,11 +541,13 @@ class TelemetryAgent:
                 row = self._inflight.pop(mid, None)
                 if row is None:
                     continue  # of a connection since gone: its row stays and goes again
-                if refused and row.channel in DURABLE_CHANNELS:
-                    # Vitals and events are never dropped: kept for the next connection, and
-                    # the attendant is told (_report_refusals).
-                    self._refused_durable += 1
-                    continue
+                if row.channel in DURABLE_CHANNELS:
+                    if refused:
+                        # Vitals and events are never dropped: kept for the next connection,
+                        # and the attendant is told (_report_refusals).
+                        self._refused_durable += 1
+                        continue
+                    self._refusal_alarm_raised = False
                 # Other refused messages leave: the broker would refuse them again forever.
                 done.append(row.id)
         self.outbox.remove(done)
@@ -564,11 +581,23 @@ class TelemetryAgent:
             room = _MAX_UNACKED - len(self._inflight)
             rows = [self._live.popleft() for _ in range(min(room, len(self._live)))]
         if rows:
-            # Staged vehicle messages go to disk before any of them goes on the wire.
-            self.outbox.commit()
-            if self._publish(rows, link, live=True) < len(rows):
+            try:
+                # Staged vehicle messages go to disk before any of them goes on the wire.
+                self.outbox.commit()
+                sent = self._publish(rows, link, live=True)
+            except BaseException:
+                self._give_back(rows, link)
+                raise
+            if sent < len(rows):
                 return
         self._drain(link)
+
+    def _give_back(self, rows: list[Pending], link: int) -> None:
+        """Return live rows a failed round took, to the front, while their connection lasts
+        (after it, the next connection's backlog holds them)."""
+        with self._lock:
+            if link == self._generation and self._connected:
+                self._live.extendleft(reversed(rows))
 
     def _drain(self, link: int) -> None:
         with self._lock:
@@ -647,7 +676,12 @@ class TelemetryAgent:
             refused = self._refused_durable - self._refusals_reported
             self._refusals_reported = self._refused_durable
             error = self._stats.last_error
-        if refused > 0:
+            # Once until the broker takes a vitals or event message again: the alarm is an
+            # event too, and would otherwise be refused and raise the next one, forever.
+            raise_alarm = refused > 0 and not self._refusal_alarm_raised
+            if raise_alarm:
+                self._refusal_alarm_raised = True
+        if raise_alarm:
             self.event(
                 "alarm",
                 "broker_refused",
@@ -755,6 +789,10 @@ class TelemetryAgent:
                 client.loop_start()
                 self._link_down.wait()
                 client.loop_stop()
+                # After an error in a callback the socket may still be open: close it, and
+                # do what a disconnect does (paho calls no on_disconnect for loop_stop).
+                client.disconnect()
+                self._lost("connection redone after an error")
             if self._stop.is_set():
                 return
             with self._lock:
@@ -817,12 +855,17 @@ class TelemetryAgent:
         reason: ReasonCode,
         _properties: Properties | None,
     ) -> None:
+        self._lost(f"disconnected: {reason.getName()}")
+
+    def _lost(self, why: str) -> None:
+        """The connection is gone: nothing more goes out on it."""
         with self._lock:
+            if self._connected:
+                self._stats.last_error = why
             self._connected = False
             self._live.clear()
             self._aliases = {}
             self._stats.draining = False
-            self._stats.last_error = f"disconnected: {reason.getName()}"
             self._lock.notify_all()
         self._link_down.set()
 

@@ -118,6 +118,7 @@ class Outbox:
         self._overflowing = False
         self._synchronous = ""
         self._staged: list[_Row] = []
+        self._fresh_tombstones: list[Pending] = []
         # AUTOINCREMENT's high-water mark outlives the rows: ids never repeat, even once the
         # outbox has emptied.
         (used,) = self._db.execute(
@@ -198,6 +199,13 @@ class Outbox:
                 self._count += 1
             self._next_seq[channel] = seq + 1
         return Pending(row_id, channel, seq, seq, topic, payload, created_ns, False)
+
+    def take_tombstones(self) -> list[Pending]:
+        """The tombstones thinning has made since the last call (a sender that sends new
+        messages from memory sends these too)."""
+        with self._lock:
+            fresh, self._fresh_tombstones = self._fresh_tombstones, []
+        return fresh
 
     def _take_id(self) -> int:
         # Ids are given out here rather than by SQLite, so that a message has its id before
@@ -347,8 +355,9 @@ class Outbox:
                 "WHERE channel = ? ORDER BY seq LIMIT 256",
                 (Channel.VEHICLE.value,),
             ).fetchall()
-            # Keep the newest vehicle message: live data goes out first. A lone tombstone left
-            # means vehicle data can give no more room: what remains is events and vitals.
+            # The last of these oldest rows stays: when they are all the vehicle rows there
+            # are, it is the newest, which goes out live. A lone tombstone left means vehicle
+            # data can give no more room: what remains is events and vitals.
             rows = rows[:-1] if len(rows) > 1 else []
             if not rows or (len(rows) == 1 and rows[0][4]):
                 self._overflowing = self._bytes > self.max_bytes
@@ -371,18 +380,16 @@ class Outbox:
             self._bytes -= freed
             if tombstone is not None:
                 topic, payload = tombstone(first_seq, last_seq)
+                row_id = self._take_id()
                 db.execute(
                     "INSERT INTO message (id, channel, seq, last_seq, topic, payload, "
                     "created_ns, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-                    (
-                        self._take_id(),
-                        Channel.VEHICLE.value,
-                        first_seq,
-                        last_seq,
-                        topic,
-                        payload,
-                        now_ns,
-                    ),
+                    (row_id, Channel.VEHICLE.value, first_seq, last_seq, topic, payload, now_ns),
+                )
+                self._fresh_tombstones.append(
+                    Pending(
+                        row_id, Channel.VEHICLE, first_seq, last_seq, topic, payload, now_ns, True
+                    )
                 )
                 self._bytes += len(payload)
                 self._count += 1

@@ -683,3 +683,44 @@ def test_a_command_repeated_after_a_restart_is_only_answered(
         assert wait_until(lambda: len(_acks(monitor)) == 2, 5)
     assert [c.command_id for c in handler.done] == ["c-once"]
     assert [a[3] for a in _acks(monitor)] == [False, True]
+
+
+def test_tombstones_made_while_connected_go_out_too(
+    broker: Mosquitto, monitor: Monitor, tmp_path: Path
+) -> None:
+    broker.stop()
+    config = _config(broker, tmp_path, outbox_max_mb=0.02, drain_msgs_per_s=20.0)
+    with TelemetryAgent(IDENTITY, config) as agent:
+        for i in range(300):
+            agent.vehicle(_sample(i))
+        broker.start()
+        assert wait_until(lambda: agent.connected, 15)
+        # Faster than the slow drain lets the outbox empty: it thins while connected.
+        for i in range(300, 1500):
+            agent.vehicle(_sample(i))
+        assert agent.stats().outbox_thinned > 0
+        assert wait_until(lambda: monitor.seqs(Channel.VEHICLE) == list(range(1500)), 20)
+        assert wait_until(lambda: agent.stats().outbox_messages == 0, 10)
+
+
+def test_the_broker_refusing_events_raises_the_alarm_once(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "broker", USERS)
+    acl = broker.folder / "acl"
+    acl.write_text(
+        acl.read_text(encoding="utf-8").replace("pattern write chairlink/v1/+/%u/event\n", ""),
+        encoding="utf-8",
+    )
+    broker.start()
+    shown: list[EventMessage] = []
+    try:
+        config = _config(broker, tmp_path)
+        with TelemetryAgent(IDENTITY, config, on_local_alarm=shown.append) as agent:
+            assert wait_until(lambda: agent.connected, 5)
+            agent.event("incident", "bumper_touch", "low", "bumper touched")
+            assert wait_until(lambda: any(a.code == "broker_refused" for a in shown), 10)
+            # The alarm is an event too, refused in its turn: it must not raise the next one.
+            time.sleep(4.0)
+            assert [a.code for a in shown].count("broker_refused") == 1
+            assert agent.stats().outbox_messages >= 2
+    finally:
+        broker.stop()
