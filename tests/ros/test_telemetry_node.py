@@ -5,6 +5,7 @@ reach the chair."""
 from __future__ import annotations
 
 import math
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ from tests.ros.conftest import BridgeFactory, Graph
 from tests.ros.test_firmware_bridge_node import rearm, twist
 
 TOKEN = "pt-3c1d9e77"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -419,3 +421,17 @@ def test_vehicle_samples_say_when_the_mcu_has_gone_quiet(
     graph.remove(bridge)
     assert wait_until(lambda: "state_stale" in latest().samples[0].faults, 5)
     assert latest().samples[0].mode == "fault"
+
+
+@pytest.mark.parametrize("executable", ["telemetry_node", "vitals_node"])
+def test_the_installed_node_refuses_an_invalid_parameter_with_its_name(executable: str) -> None:
+    program = REPO / "ros2_ws" / "install" / "chairlink_ros" / "lib" / "chairlink_ros" / executable
+    result = subprocess.run(
+        [str(program), "--ros-args", "-p", "oximeter.stale_after_s:=99.0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "oximeter.stale_after_s" in result.stderr + result.stdout

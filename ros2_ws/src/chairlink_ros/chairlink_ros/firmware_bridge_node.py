@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import rclpy
 from chairlink_interfaces.msg import ChairStatus
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Twist, TwistStamped
@@ -19,15 +18,12 @@ from nav_msgs.msg import Odometry as OdometryMsg
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.utilities import try_shutdown
 from sensor_msgs.msg import BatteryState
 from std_srvs.srv import Trigger
 
 from chairlink.config import ChairConfig
-from chairlink.errors import ConfigError
 from chairlink.ros_params import validate_parameters
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
@@ -38,6 +34,7 @@ from chairlink_ros.firmware_conversions import (
     diagnostics_message,
     odometry_message,
 )
+from chairlink_ros.node_main import spin_node
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.errors import LinkError
 from firmware_bridge.messages import (
@@ -239,22 +236,4 @@ class FirmwareBridgeNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the node until shutdown; brake the chair on the way out."""
-    rclpy.init(args=args)
-    node: FirmwareBridgeNode | None = None
-    try:
-        node = FirmwareBridgeNode()
-        # Not the MultiThreadedExecutor: with it this process stalled for 150-350 ms at a time
-        # (rclpy holding the GIL while it rebuilt wait sets), long enough to starve the serial
-        # driver's threads and trip the MCU's drive watchdog.
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ConfigError as err:
-        rclpy.logging.get_logger("firmware_bridge").fatal(str(err))
-        raise SystemExit(2) from err
-    finally:
-        if node is not None:
-            node.destroy_node()
-        try_shutdown()
+    spin_node(FirmwareBridgeNode, "firmware_bridge", args)

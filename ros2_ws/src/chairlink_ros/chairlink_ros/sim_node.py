@@ -15,23 +15,21 @@ import importlib
 import time
 from typing import Any
 
-import rclpy
 from geometry_msgs.msg import Twist, TwistStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
 from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile
-from rclpy.utilities import try_shutdown
 from rosgraph_msgs.msg import Clock as ClockMsg
 
 from chairlink.errors import ChairlinkError
 from chairlink.interfaces import typestore
 from chairlink_ros import qos
 from chairlink_ros.firmware_conversions import command_from_twist, stamp
+from chairlink_ros.node_main import spin_node
 from edge.rosbag import ros_messages
 from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import load_scenario
@@ -189,19 +187,4 @@ class SimNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the simulation node until shutdown."""
-    rclpy.init(args=args)
-    node: SimNode | None = None
-    try:
-        node = SimNode()
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ChairlinkError as err:
-        rclpy.logging.get_logger("chairlink_sim").fatal(str(err))
-        raise SystemExit(2) from err
-    finally:
-        if node is not None:
-            node.destroy_node()
-        try_shutdown()
+    spin_node(SimNode, "chairlink_sim", args)

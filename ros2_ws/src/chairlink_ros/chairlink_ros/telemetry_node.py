@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Any, Literal
 
-import rclpy
 from chairlink_interfaces.msg import ChairStatus, PatientVitals, SafetyState
 from chairlink_interfaces.msg import TripCommand as TripCommandMsg
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
@@ -27,13 +26,10 @@ from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.client import Client
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
-from rclpy.utilities import try_shutdown
 from std_srvs.srv import Trigger
 
-from chairlink.errors import ChairlinkError
 from chairlink.ros_params import parameter_specs
 from chairlink.wire.payloads import (
     CancelCommand,
@@ -47,6 +43,7 @@ from chairlink.wire.payloads import (
 )
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
+from chairlink_ros.node_main import spin_node
 from chairlink_ros.telemetry_conversions import (
     agent_diagnostics,
     alarm_diagnostics,
@@ -259,19 +256,4 @@ def _is_number(value: object) -> bool:
 
 def main(args: list[str] | None = None) -> None:
     """Run the node until shutdown; what is pending is sent on the way out."""
-    rclpy.init(args=args)
-    node: TelemetryNode | None = None
-    try:
-        node = TelemetryNode()
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ChairlinkError as err:
-        rclpy.logging.get_logger("telemetry").fatal(str(err))
-        raise SystemExit(2) from err
-    finally:
-        if node is not None:
-            node.destroy_node()
-        try_shutdown()
+    spin_node(TelemetryNode, "telemetry", args)

@@ -16,18 +16,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import rclpy
 from chairlink_interfaces.msg import PatientVitals
 from chairlink_interfaces.msg import TripCommand as TripCommandMsg
 from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.utilities import try_shutdown
 
-from chairlink.errors import ChairlinkError
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
+from chairlink_ros.node_main import spin_node
 from chairlink_ros.telemetry_conversions import vitals_message
 from edge.telemetry.oximeter.reader import OximeterReader
 
@@ -100,19 +97,4 @@ class VitalsNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     """Run the node until shutdown."""
-    rclpy.init(args=args)
-    node: VitalsNode | None = None
-    try:
-        node = VitalsNode()
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except ChairlinkError as err:
-        rclpy.logging.get_logger("vitals").fatal(str(err))
-        raise SystemExit(2) from err
-    finally:
-        if node is not None:
-            node.destroy_node()
-        try_shutdown()
+    spin_node(VitalsNode, "vitals", args)
