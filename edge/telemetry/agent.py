@@ -19,6 +19,7 @@ kept in the outbox file, so a restart does not run a command twice). A trip olde
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import ssl
@@ -173,10 +174,9 @@ class TelemetryAgent:
         self._stopping = False
         self._state_lock = threading.Lock()
         self._sender_idle = False
-        self._refused_durable = 0
+        self._unreported_refusals = 0
         self._refusal_alarm_raised = False
         self._acked_count = 0
-        self._refusals_reported = 0
         # Rows up to the mark were in the outbox when the connection came: the backlog, sent
         # from the drain cursor at a bounded rate. Rows after it are live, sent at once.
         self._backlog_mark = 0
@@ -238,7 +238,7 @@ class TelemetryAgent:
     def stop(self, timeout: float = 5.0) -> None:
         """Send what is pending (up to ``timeout``), say ``offline``, disconnect, close."""
         self.flush()
-        with self._state_lock, self._lock:
+        with self._state_lock:
             # The backlog stays for the next start, and no `online` may follow the `offline`.
             self._stopping = True
         if self._connected:
@@ -278,26 +278,15 @@ class TelemetryAgent:
         """Counters, with the outbox's."""
         box = self.outbox.stats()
         with self._lock:
-            s = self._stats
-            return AgentStats(
+            return dataclasses.replace(
+                self._stats,
                 connected=self._connected,
-                connects=s.connects,
-                published=s.published,
                 acked=self._acked_count,
-                refused_by_broker=s.refused_by_broker,
-                refused_inputs=s.refused_inputs,
                 window=self._paho_window,
-                backlog=s.backlog,
-                draining=s.draining,
-                commands=s.commands,
-                commands_rejected=s.commands_rejected,
-                commands_duplicate=s.commands_duplicate,
-                local_alarms=s.local_alarms,
                 outbox_messages=box.messages,
                 outbox_bytes=box.bytes,
                 outbox_thinned=box.thinned_messages,
                 outbox_overflowing=box.overflowing,
-                last_error=s.last_error,
             )
 
     # -- what the host feeds -------------------------------------------------------------------
@@ -310,10 +299,7 @@ class TelemetryAgent:
             if not self._batch:
                 self._batch_started_ns = now
             self._batch.append(sample)
-            if (
-                len(self._batch) >= _BATCH_SAMPLES
-                or now - self._batch_started_ns >= self.config.vehicle_batch_s * 1e9
-            ):
+            if len(self._batch) >= _BATCH_SAMPLES or self._batch_due(now):
                 self.flush()
 
     def flush(self) -> None:
@@ -332,13 +318,12 @@ class TelemetryAgent:
                 ),
             )
 
+    def _batch_due(self, now_ns: int) -> bool:
+        return now_ns - self._batch_started_ns >= self.config.vehicle_batch_s * 1e9
+
     def _flush_overdue(self) -> None:
         with self._batch_lock:
-            overdue = (
-                self._batch
-                and self._clock_ns() - self._batch_started_ns >= self.config.vehicle_batch_s * 1e9
-            )
-            if overdue:
+            if self._batch and self._batch_due(self._clock_ns()):
                 self.flush()
 
     def vitals(self, vitals: Vitals) -> None:
@@ -512,8 +497,6 @@ class TelemetryAgent:
         with self._state_lock:
             if status == "online" and self._stopping:
                 return
-            if status == "offline":
-                self._stopping = True
             self._put_state_now(status, drained)
 
     def _put_state_now(self, status: Literal["online", "offline"], drained: bool) -> None:
@@ -545,7 +528,7 @@ class TelemetryAgent:
                     if refused:
                         # Vitals and events are never dropped: kept for the next connection,
                         # and the attendant is told (_report_refusals).
-                        self._refused_durable += 1
+                        self._unreported_refusals += 1
                         continue
                     self._refusal_alarm_raised = False
                 # Other refused messages leave: the broker would refuse them again forever.
@@ -571,26 +554,21 @@ class TelemetryAgent:
         self._forget_acked()
         self._flush_overdue()
         self._report_refusals()
-        # Staged vehicle messages reach the disk within a round, connected or not: a long
-        # outage must not keep them only in memory.
-        self.outbox.commit()
         with self._lock:
-            if not self._connected:
-                return
+            connected = self._connected
             link = self._generation
             room = _MAX_UNACKED - len(self._inflight)
             rows = [self._live.popleft() for _ in range(min(room, len(self._live)))]
-        if rows:
-            try:
-                # Staged vehicle messages go to disk before any of them goes on the wire.
-                self.outbox.commit()
-                sent = self._publish(rows, link, live=True)
-            except BaseException:
-                self._give_back(rows, link)
-                raise
-            if sent < len(rows):
-                return
-        self._drain(link)
+        try:
+            # Staged vehicle messages reach the disk every round, connected or not (a long
+            # outage must not keep them only in memory), and before any of them goes out.
+            self.outbox.commit()
+            sent = self._publish(rows, link, live=True) if rows else 0
+        except BaseException:
+            self._give_back(rows, link)
+            raise
+        if connected and sent == len(rows):
+            self._drain(link)
 
     def _give_back(self, rows: list[Pending], link: int) -> None:
         """Return live rows a failed round took, to the front, while their connection lasts
@@ -673,8 +651,7 @@ class TelemetryAgent:
 
     def _report_refusals(self) -> None:
         with self._lock:
-            refused = self._refused_durable - self._refusals_reported
-            self._refusals_reported = self._refused_durable
+            refused, self._unreported_refusals = self._unreported_refusals, 0
             error = self._stats.last_error
             # Once until the broker takes a vitals or event message again: the alarm is an
             # event too, and would otherwise be refused and raise the next one, forever.
