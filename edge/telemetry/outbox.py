@@ -19,9 +19,10 @@ and keeps them, and the agent raises a local alarm.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,15 +110,12 @@ class Outbox:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        self._bytes = int(
-            self._db.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message").fetchone()[0]
-        )
-        self._count = int(self._db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
+        self._staged: list[_Row] = []
+        self._recount()
         self._thinned = 0
         self._tombstones = 0
         self._overflowing = False
         self._synchronous = ""
-        self._staged: list[_Row] = []
         self._fresh_tombstones: list[Pending] = []
         # AUTOINCREMENT's high-water mark outlives the rows: ids never repeat, even once the
         # outbox has emptied.
@@ -146,20 +144,26 @@ class Outbox:
         with self._lock:
             self._commit()
 
+    @contextlib.contextmanager
+    def _transaction(self, synchronous: str) -> Iterator[sqlite3.Connection]:
+        """One transaction at ``synchronous`` (FULL: fsynced), rolled back on any error."""
+        self._set_synchronous(synchronous)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def _commit(self) -> None:
-        db = self._db
-        if db.in_transaction:
-            db.execute("COMMIT")
         if not self._staged:
             return
         rows, self._staged = self._staged, []
-        self._set_synchronous("NORMAL")
-        db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany(_INSERT, rows)
-            db.execute("COMMIT")
+            with self._transaction("NORMAL") as db:
+                db.executemany(_INSERT, rows)
         except BaseException:
-            db.execute("ROLLBACK")
             self._staged = rows + self._staged
             raise
 
@@ -185,12 +189,10 @@ class Outbox:
                 # The staged group goes first, keeping the store in put order; this one is
                 # fsynced on its own.
                 self._commit()
-                self._set_synchronous("FULL")
-                self._write(row, created_ns, tombstone)
+                self._write(row, "FULL", tombstone)
             elif self._bytes + len(payload) > self.max_bytes:
                 self._commit()
-                self._set_synchronous("NORMAL")
-                self._write(row, created_ns, tombstone)
+                self._write(row, "NORMAL", tombstone)
             else:
                 # Staged in memory and written with its group by the next commit(), which
                 # comes before anything is sent.
@@ -214,21 +216,17 @@ class Outbox:
         self._next_id += 1
         return row_id
 
-    def _write(self, row: _Row, now_ns: int, tombstone: Tombstone | None) -> None:
-        """Insert one row in its own transaction, thinning first if the bound is passed."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
+    def _write(self, row: _Row, synchronous: str, tombstone: Tombstone | None) -> None:
+        """Insert one row in its own transaction, thinning as well if the bound is passed."""
         try:
-            db.execute(_INSERT, row)
-            self._bytes += len(row[5])
-            self._count += 1
-            if self._bytes > self.max_bytes:
-                self._thin(now_ns, tombstone)
-            db.execute("COMMIT")
+            with self._transaction(synchronous) as db:
+                db.execute(_INSERT, row)
+                self._bytes += len(row[5])
+                self._count += 1
+                if self._bytes > self.max_bytes:
+                    self._thin(row[6], tombstone)  # the row's created_ns
         except BaseException:
-            db.execute("ROLLBACK")
-            self._bytes = self._count_bytes() + sum(len(r[5]) for r in self._staged)
-            self._count = int(db.execute("SELECT COUNT(*) FROM message").fetchone()[0])
+            self._recount()
             raise
 
     @property
@@ -253,9 +251,8 @@ class Outbox:
         with self._lock:
             seq = self._next_seq.get(channel, 0)
             self._next_seq[channel] = seq + 1
-            self._commit()
-            self._set_synchronous("FULL")
-            self._persist_next_seq([channel])
+            with self._transaction("FULL"):
+                self._persist_next_seq([channel])
         return seq
 
     def last_row_id(self) -> int:
@@ -265,10 +262,7 @@ class Outbox:
 
     def remember_command(self, command_id: str, accepted: bool, reason: str) -> None:
         """Keep a command's answer, durably, so that a repeat is answered and not redone."""
-        with self._lock:
-            db = self._db
-            self._commit()
-            self._set_synchronous("FULL")
+        with self._lock, self._transaction("FULL") as db:
             db.execute(
                 "INSERT OR REPLACE INTO command (command_id, accepted, reason) VALUES (?, ?, ?)",
                 (command_id, int(accepted), reason),
@@ -308,23 +302,17 @@ class Outbox:
         """Forget messages the broker has acknowledged."""
         if not ids:
             return
+        marks = ",".join("?" * len(ids))
         with self._lock:
-            db = self._db
-            if not db.in_transaction:
-                self._set_synchronous("NORMAL")
-                db.execute("BEGIN IMMEDIATE")
-            marks = ",".join("?" * len(ids))
-            gone = db.execute(
-                f"DELETE FROM message WHERE id IN ({marks}) RETURNING channel, LENGTH(payload)",
-                ids,
-            ).fetchall()
+            with self._transaction("NORMAL") as db:
+                gone = db.execute(
+                    f"DELETE FROM message WHERE id IN ({marks}) RETURNING channel, LENGTH(payload)",
+                    ids,
+                ).fetchall()
+                # The messages' numbers leave with them: keep where each channel has got to.
+                self._persist_next_seq({Channel(c) for c, _ in gone})
             self._count -= len(gone)
-            freed = sum(size for _, size in gone)
-            channels = {Channel(c) for c, _ in gone}
-            # The messages' numbers leave with them: keep where each channel has got to.
-            self._persist_next_seq(channels)
-            db.execute("COMMIT")
-            self._bytes -= int(freed)
+            self._bytes -= sum(size for _, size in gone)
             if self._overflowing and self._bytes <= self.max_bytes:
                 self._overflowing = False
 
@@ -340,10 +328,13 @@ class Outbox:
                 overflowing=self._overflowing,
             )
 
-    def _count_bytes(self) -> int:
-        return int(
-            self._db.execute("SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM message").fetchone()[0]
-        )
+    def _recount(self) -> None:
+        """Counts and bytes from the file and the staged group (at open, after a failure)."""
+        count, stored = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM message"
+        ).fetchone()
+        self._count = int(count) + len(self._staged)
+        self._bytes = int(stored) + sum(len(r[5]) for r in self._staged)
 
     def _thin(self, now_ns: int, tombstone: Tombstone | None) -> None:
         """Drop the oldest vehicle messages until the bound holds; a tombstone per run."""
