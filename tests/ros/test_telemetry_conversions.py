@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 from chairlink_interfaces.msg import TripCommand as TripCommandMsg
@@ -10,14 +9,12 @@ from chairlink_ros.firmware_conversions import stamp
 from chairlink_ros.telemetry_conversions import (
     agent_diagnostics,
     trip_command_message,
-    vitals_message,
 )
 from diagnostic_msgs.msg import DiagnosticStatus
 
 from chairlink.wire.payloads import SCHEMA_VERSION, CancelCommand, TripCommand
 from chairlink.wire.topics import CommandKind
 from edge.telemetry.agent import AgentStats
-from edge.types import Perfusion, Vitals
 
 HEAD = {"v": SCHEMA_VERSION, "chair": "chair-01", "issued_ns": 1_700_000_000_123_456_789}
 
@@ -43,15 +40,6 @@ def test_trip_and_cancel_become_assign_and_cancel() -> None:
     cancel = CancelCommand(**HEAD, kind=CommandKind.CANCEL, command_id="c2", trip_id="t1")
     message = trip_command_message(cancel, stamp(5), "base_link")
     assert (message.action, message.trip_id, message.origin) == (TripCommandMsg.CANCEL, "t1", "")
-
-
-def test_vitals_without_numbers_stay_nan() -> None:
-    vitals = Vitals(0, "pt-abcd1234", math.nan, math.nan, Perfusion.UNKNOWN, True, stale=True)
-    message = vitals_message(vitals, stamp(0), "base_link")
-    assert math.isnan(message.spo2)
-    assert math.isnan(message.pulse_rate)
-    assert message.sensor_disconnected
-    assert message.stale
 
 
 def test_agent_health_levels() -> None:

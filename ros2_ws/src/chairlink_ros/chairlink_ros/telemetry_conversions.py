@@ -6,7 +6,6 @@ Pure functions, so the nodes stay thin and the conversions are tested on their o
 from __future__ import annotations
 
 from builtin_interfaces.msg import Time
-from chairlink_interfaces.msg import PatientVitals
 from chairlink_interfaces.msg import TripCommand as TripCommandMsg
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from std_msgs.msg import Header
@@ -14,30 +13,12 @@ from std_msgs.msg import Header
 from chairlink.wire.payloads import CancelCommand, EventMessage, TripCommand
 from chairlink_ros.firmware_conversions import stamp
 from edge.telemetry.agent import AgentStats
-from edge.types import Vitals
 
 __all__ = [
     "agent_diagnostics",
     "alarm_diagnostics",
     "trip_command_message",
-    "vitals_message",
 ]
-
-
-def vitals_message(vitals: Vitals, time: Time, frame_id: str) -> PatientVitals:
-    """/patient/vitals of a reading (NaN stays NaN: no valid number)."""
-    return PatientVitals(
-        header=Header(stamp=time, frame_id=frame_id),
-        patient_token=vitals.patient_token,
-        spo2=float(vitals.spo2_pct),
-        pulse_rate=float(vitals.pulse_bpm),
-        perfusion=int(vitals.perfusion),
-        sensor_disconnected=vitals.probe_off,
-        sensor_alarm=vitals.probe_off,
-        artifact=vitals.artifact,
-        out_of_track=vitals.out_of_track,
-        stale=vitals.stale,
-    )
 
 
 def trip_command_message(

@@ -13,7 +13,6 @@ instead of this node.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from chairlink_interfaces.msg import PatientVitals
@@ -22,10 +21,11 @@ from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
 from rclpy.node import Node
 
+from chairlink.interfaces import typestore
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
-from chairlink_ros.telemetry_conversions import vitals_message
+from edge.rosbag.conversions import PATIENT_VITALS, to_patient_vitals
 from edge.telemetry.oximeter.reader import OximeterReader
 
 __all__ = ["VitalsNode", "main"]
@@ -39,6 +39,7 @@ class VitalsNode(Node):
         config, _ = declare_chair_parameters(self)
         oximeter = config.oximeter
         self._frame = config.ros.base_frame
+        self._store = typestore()
         self._trip_id = ""
         self._reader = OximeterReader(
             oximeter.port,
@@ -89,10 +90,10 @@ class VitalsNode(Node):
     def _publish(self) -> None:
         if not self._reader.patient_token:
             return
-        vitals = self._reader.vitals(time.time_ns())
-        self._publisher.publish(
-            vitals_message(vitals, self.get_clock().now().to_msg(), self._frame)
-        )
+        vitals = self._reader.vitals(self.get_clock().now().nanoseconds)
+        # Serialised by the same code that records bags, as sim_node publishes them.
+        message = to_patient_vitals(self._store, vitals, self._frame)
+        self._publisher.publish(bytes(self._store.serialize_cdr(message, PATIENT_VITALS)))
 
 
 def main(args: list[str] | None = None) -> None:
