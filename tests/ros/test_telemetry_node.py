@@ -277,6 +277,8 @@ def test_trips_go_to_navigation_and_bring_the_patient_s_vitals(
         )
         graph.add(vitals_node)
         published = graph.collect(PatientVitals, "patient/vitals", qos.TELEMETRY)
+        # Matched first, so that nothing received below means nothing was published.
+        assert wait_until(lambda: graph.probe.count_publishers("patient/vitals") > 0, 5)
         assert wait_until(lambda: vitals_node.reader.stats().readings > 0, 5)
         time.sleep(0.5)
         assert not published, "no vitals before a trip assigns a patient"

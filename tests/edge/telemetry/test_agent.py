@@ -164,6 +164,7 @@ def test_messages_arrive_decoded_with_a_retained_birth(
         births = [m for m in monitor.of(Channel.STATE) if isinstance(m, StateMessage)]
         assert births[0].status == "online"
         assert wait_until(lambda: agent.stats().outbox_messages == 0, 5)
+        assert agent.stats().window == 100  # the repo's broker announces a Receive Maximum of 100
     late = Monitor(broker)  # a monitor that comes later gets the retained state
     try:
         assert wait_until(lambda: len(late.of(Channel.STATE)) >= 1, 5)
