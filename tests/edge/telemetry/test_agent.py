@@ -36,6 +36,7 @@ from chairlink.wire.topics import Channel, CommandKind, command_topic
 from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
+from tests.edge.telemetry.kill import kill_when_ready
 from tests.firmware_bridge.conftest import wait_until
 from tests.mosquitto import CountingRelay, Mosquitto, free_port
 
@@ -214,14 +215,7 @@ def test_an_agent_killed_with_its_outbox_full_loses_nothing(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     config = _config(broker, tmp_path)
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    process = context.Process(target=_run_agent, args=(config, 200, ready))
-    process.start()
-    assert ready.wait(30)
-    assert process.pid is not None
-    os.kill(process.pid, signal.SIGKILL)
-    process.join()
+    kill_when_ready(_run_agent, config, 200)
     with TelemetryAgent(IDENTITY, config) as agent:
         assert wait_until(lambda: monitor.seqs(Channel.PATIENT) == list(range(200)), 20)
         assert wait_until(lambda: monitor.seqs(Channel.EVENT) == list(range(200)), 20)
@@ -242,14 +236,7 @@ def test_vehicle_samples_of_a_long_outage_survive_the_agent_being_killed(
 ) -> None:
     config = _config(broker, tmp_path)
     away = config.model_copy(update={"broker_port": free_port()})
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    process = context.Process(target=_run_vehicle_agent, args=(away, 300, ready))
-    process.start()
-    assert ready.wait(30)
-    assert process.pid is not None
-    os.kill(process.pid, signal.SIGKILL)
-    process.join()
+    kill_when_ready(_run_vehicle_agent, away, 300)
     with TelemetryAgent(IDENTITY, config) as agent:
         assert wait_until(lambda: monitor.seqs(Channel.VEHICLE) == list(range(300)), 20)
         assert wait_until(lambda: agent.stats().outbox_messages == 0, 10)

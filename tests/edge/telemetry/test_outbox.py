@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import signal
 from pathlib import Path
 
 from chairlink.wire.topics import Channel
 from edge.telemetry.outbox import Outbox
+from tests.edge.telemetry.kill import kill_when_ready
 
 
 def _build(channel: Channel, size: int = 40):  # type: ignore[no-untyped-def]
@@ -90,15 +90,7 @@ def _fill_then_wait(path: Path, ready: multiprocessing.synchronize.Event) -> Non
 
 
 def test_what_was_put_survives_the_process_being_killed(tmp_path: Path) -> None:
-    ready = multiprocessing.get_context("spawn").Event()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_fill_then_wait, args=(tmp_path / "outbox.db", ready)
-    )
-    process.start()
-    assert ready.wait(30)
-    assert process.pid is not None
-    os.kill(process.pid, signal.SIGKILL)
-    process.join()
+    kill_when_ready(_fill_then_wait, tmp_path / "outbox.db")
     box = Outbox(tmp_path / "outbox.db")
     pending = box.pending(1000)
     assert len(pending) == 400
