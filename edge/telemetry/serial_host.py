@@ -22,7 +22,6 @@ to the agent; one lock serialises the feed.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -252,7 +251,6 @@ class SerialTelemetryHost:
                     while self._frames:
                         self.feed.take(self._frames.popleft())
                 vitals = self.reader.vitals(self._steady())
-                vitals = dataclasses.replace(vitals, patient_token=self.patient or "")
                 with self._lock:
                     self.feed.take(vitals)
             except Exception:
@@ -291,6 +289,7 @@ class SerialTelemetryHost:
             if self._trip is not None and self._trip[0] != command.trip_id:
                 return False, f"busy with trip {self._trip[0]}: cancel it first"
             self._trip = (command.trip_id, command.patient)
+            self._set_patient(command.patient or "")
         _log.info(
             "trip %s assigned (%s to %s), patient %s",
             command.trip_id,
@@ -307,8 +306,15 @@ class SerialTelemetryHost:
             if current != command.trip_id:
                 return False, f"trip {command.trip_id} is not assigned here (assigned: {current})"
             self._trip = None
+            self._set_patient("")
         _log.info("trip %s cancelled", command.trip_id)
         return True, "cancelled; vitals stop"
+
+    def _set_patient(self, token: str) -> None:
+        if token != self.reader.patient_token:
+            # The last reading belongs to whoever wore the probe before, as in vitals_node.
+            self.reader.forget()
+            self.reader.patient_token = token
 
     def _configure(self, command: ConfigCommand) -> tuple[bool, str]:
         current = self.config.model_copy(update={"firmware": self._firmware})
