@@ -175,7 +175,7 @@ class TelemetryFeed:
         try:
             sample = self.state.sample(stamp_ns + self._offset_ns)
         except ValidationError as err:
-            self._refuse(f"vehicle sample at {stamp_ns} ns refused: {describe(err)}")
+            self._refuse(f"vehicle sample at {stamp_ns} ns", describe(err))
             return
         if sample is not None:
             self._sink.vehicle(sample)
@@ -197,14 +197,13 @@ class TelemetryFeed:
         try:
             self._sink.vitals(vitals)
         except PayloadError as err:
-            self._refuse(f"vitals at {vitals.stamp_ns} ns refused: {err}")
+            self._refuse(f"vitals at {vitals.stamp_ns} ns", str(err))
             return
         self._vitals += 1
 
-    def _refuse(self, reason: str) -> None:
+    def _refuse(self, what: str, reason: str) -> None:
         self._refused += 1
         # The same fault repeats at the stream's rate; say it when it starts or changes.
-        kind = reason.split(" refused: ", 1)[-1]
-        if kind != self._last_refusal:
-            self._last_refusal = kind
-            _log.warning("%s", reason)
+        if reason != self._last_refusal:
+            self._last_refusal = reason
+            _log.warning("%s refused: %s", what, reason)

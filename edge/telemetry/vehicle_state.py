@@ -13,16 +13,11 @@ from dataclasses import dataclass
 
 from chairlink.wire.payloads import VehicleMode, VehicleSample
 from edge.types import ChairStatus, Odometry
+from firmware_bridge.messages import Fault
 
 __all__ = ["FAULT_NAMES", "VehicleState", "mode_of"]
 
-FAULT_NAMES: dict[int, str] = {
-    0x0001: "drive_timeout",
-    0x0002: "link_lost",
-    0x0004: "overtemp_left",
-    0x0008: "overtemp_right",
-    0x0010: "battery_critical",
-}
+FAULT_NAMES: dict[int, str] = {int(f): str(f.name).lower() for f in Fault if f != Fault.NONE}
 """The MCU's STATUS fault bits (docs/firmware-protocol.md) by their names on the wire."""
 
 _MOVING_MPS = 0.02

@@ -110,11 +110,6 @@ class OximeterReader:
             self._thread.join(timeout=2.0)
         self._close()
 
-    def latest(self) -> tuple[int, OximeterReading] | None:
-        """The last reading and its steady-clock stamp, however old."""
-        with self._lock:
-            return self._latest
-
     def vitals(self, stamp_ns: int) -> Vitals:
         """The patient's vitals now, stamped ``stamp_ns``; NaN where there is no valid number."""
         now = self._clock()
