@@ -18,8 +18,8 @@ from edge.types import Perfusion, Vitals
 from firmware_bridge.framing import Frame
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import Drive
-from tests.edge.telemetry.test_agent import CHAIR, SITE, USERS, Monitor
 from tests.firmware_bridge.conftest import wait_until
+from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.pty

@@ -12,8 +12,8 @@ import yaml
 
 from chairlink.wire.payloads import PatientMessage, VehicleMessage
 from chairlink.wire.topics import Channel
-from tests.edge.telemetry.test_agent import CHAIR, SITE, USERS, Monitor
 from tests.firmware_bridge.conftest import wait_until
+from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
 
 SCENARIO = "name: short\nseed: 2\nduration_s: 45\nchair: {start: lobby-a, goal: a-100}\n"

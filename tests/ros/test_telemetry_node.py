@@ -39,30 +39,14 @@ from edge.telemetry.oximeter.simulator import OximeterFaults, OximeterSimulator
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import StatusFlag
-from tests.edge.telemetry.test_agent import CHAIR, SITE, USERS, Monitor
 from tests.firmware_bridge.conftest import wait_until
+from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
 from tests.ros.conftest import BridgeFactory, Graph
 from tests.ros.test_firmware_bridge_node import rearm, twist
 
 TOKEN = "pt-3c1d9e77"
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    b = Mosquitto(tmp_path / "broker", USERS)
-    b.start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def monitor(broker: Mosquitto) -> Iterator[Monitor]:
-    m = Monitor(broker)
-    yield m
-    m.client.loop_stop()
-    m.client.disconnect()
 
 
 def chair_parameters(broker: Mosquitto, tmp_path: Path, **extra: Any) -> list[Parameter]:

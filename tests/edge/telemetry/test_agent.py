@@ -6,31 +6,25 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from chairlink.config import IdentityConfig, TelemetryConfig
+from chairlink.config import TelemetryConfig
 from chairlink.wire.payloads import (
     SCHEMA_VERSION,
     Command,
     EventMessage,
     PatientMessage,
-    PayloadError,
     StateMessage,
     StopCommand,
     TripCommand,
     TripMessage,
-    UplinkMessage,
     VehicleMessage,
     VehicleSample,
     decode_uplink,
-    encode,
 )
 from chairlink.wire.topics import Channel, CommandKind, command_topic
 from edge.telemetry.agent import TelemetryAgent
@@ -38,98 +32,8 @@ from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
 from tests.edge.telemetry.kill import kill_when_ready
 from tests.firmware_bridge.conftest import wait_until
+from tests.monitor import CHAIR, IDENTITY, SITE, TOKEN, USERS, Monitor, telemetry_config
 from tests.mosquitto import CountingRelay, Mosquitto, free_port
-
-SITE, CHAIR, TOKEN = "site-1", "chair-07", "pt-7f3a9c2b"
-USERS = {CHAIR: "chair-secret", "monitor": "monitor-secret"}
-IDENTITY = IdentityConfig(chair_id=CHAIR, site=SITE)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    b = Mosquitto(tmp_path / "broker", USERS)
-    b.start()
-    yield b
-    b.stop()
-
-
-def _config(broker: Mosquitto, tmp_path: Path, **changes: object) -> TelemetryConfig:
-    (tmp_path / "password").write_text(USERS[CHAIR], encoding="utf-8")
-    values: dict[str, object] = {
-        "broker_port": broker.port,
-        "broker_host": "127.0.0.1",
-        "password_file": str(tmp_path / "password"),
-        "outbox_path": str(tmp_path / "outbox.db"),
-        "keepalive_s": 2,
-        "vehicle_batch_s": 0.0,
-    }
-    values.update(changes)
-    return TelemetryConfig.model_validate(values)
-
-
-class Monitor:
-    """The hospital side: subscribes to every channel with a persistent session, decodes."""
-
-    def __init__(self, broker: Mosquitto) -> None:
-        self.messages: list[UplinkMessage] = []
-        self.raw: list[mqtt.MQTTMessage] = []
-        self.rejected: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id="monitor-test", protocol=mqtt.MQTTv5
-        )
-        self.client.username_pw_set("monitor", USERS["monitor"])
-        self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, *_: c.subscribe(f"chairlink/v1/{SITE}/+/+", qos=1)
-        self.client.reconnect_delay_set(1, 1)
-        self.client.connect("127.0.0.1", broker.port, clean_start=False)
-        self.client.loop_start()
-        assert wait_until(self.client.is_connected, 5)
-
-    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            self.raw.append(msg)
-            try:
-                self.messages.append(decode_uplink(bytes(msg.payload)))
-            except PayloadError as err:
-                self.rejected.append((msg.topic, str(err)))
-
-    def of(self, channel: Channel) -> list[UplinkMessage]:
-        with self._lock:
-            return [m for m in self.messages if m.channel == channel]
-
-    def seqs(self, channel: Channel) -> list[int]:
-        """Sequence numbers received, de-duplicated, in order (vehicle tombstones expanded)."""
-        seen: set[int] = set()
-        for m in self.of(channel):
-            last = (
-                m.thinned_through if isinstance(m, VehicleMessage) and m.thinned_through else m.seq
-            )
-            seen.update(range(m.seq, last + 1))
-        return sorted(seen)
-
-    def command(self, command: Command, expiry_s: int | None = None) -> None:
-        properties = None
-        if expiry_s is not None:
-            from paho.mqtt.packettypes import PacketTypes  # noqa: PLC0415
-            from paho.mqtt.properties import Properties  # noqa: PLC0415
-
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            properties.MessageExpiryInterval = expiry_s
-        self.client.publish(
-            command_topic(SITE, CHAIR, command.kind), encode(command), qos=1, properties=properties
-        ).wait_for_publish(5)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
-
-@pytest.fixture
-def monitor(broker: Mosquitto) -> Iterator[Monitor]:
-    m = Monitor(broker)
-    yield m
-    m.close()
 
 
 def _vitals(spo2: float = 97.0, pulse: float = 72.0) -> Vitals:
@@ -151,7 +55,7 @@ def _sample(i: int) -> VehicleSample:
 def test_messages_arrive_decoded_with_a_retained_birth(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
-    with TelemetryAgent(IDENTITY, _config(broker, tmp_path)) as agent:
+    with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path)) as agent:
         assert wait_until(lambda: agent.connected, 5)
         agent.vitals(_vitals())
         agent.vehicle(_sample(1))
@@ -179,7 +83,7 @@ def test_messages_arrive_decoded_with_a_retained_birth(
 def test_a_broker_down_for_10_s_loses_nothing(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
-    with TelemetryAgent(IDENTITY, _config(broker, tmp_path)) as agent:
+    with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path)) as agent:
         assert wait_until(lambda: agent.connected, 5)
         stop_at, start_at, total = 100, 300, 500
         for i in range(total):
@@ -214,7 +118,7 @@ def _run_agent(config: TelemetryConfig, count: int, ready: object) -> None:
 def test_an_agent_killed_with_its_outbox_full_loses_nothing(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
-    config = _config(broker, tmp_path)
+    config = telemetry_config(broker, tmp_path)
     kill_when_ready(_run_agent, config, 200)
     with TelemetryAgent(IDENTITY, config) as agent:
         assert wait_until(lambda: monitor.seqs(Channel.PATIENT) == list(range(200)), 20)
@@ -234,7 +138,7 @@ def _run_vehicle_agent(config: TelemetryConfig, count: int, ready: object) -> No
 def test_vehicle_samples_of_a_long_outage_survive_the_agent_being_killed(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
-    config = _config(broker, tmp_path)
+    config = telemetry_config(broker, tmp_path)
     away = config.model_copy(update={"broker_port": free_port()})
     kill_when_ready(_run_vehicle_agent, away, 300)
     with TelemetryAgent(IDENTITY, config) as agent:
@@ -246,7 +150,7 @@ def test_a_full_outbox_thins_vehicle_samples_and_keeps_every_vital(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     broker.stop()
-    config = _config(broker, tmp_path, outbox_max_mb=0.05)
+    config = telemetry_config(broker, tmp_path, outbox_max_mb=0.05)
     with TelemetryAgent(IDENTITY, config) as agent:
         for i in range(1500):
             agent.vehicle(_sample(i))
@@ -268,7 +172,7 @@ def test_a_full_outbox_thins_vehicle_samples_and_keeps_every_vital(
 def test_the_last_will_marks_the_chair_offline_when_the_agent_dies(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
-    config = _config(broker, tmp_path)
+    config = telemetry_config(broker, tmp_path)
     context = multiprocessing.get_context("spawn")
     process = context.Process(target=_agent_forever, args=(config,))
     process.start()
@@ -349,7 +253,7 @@ def test_a_stop_is_carried_out_once_and_a_repeat_is_only_answered(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     handler = Handler()
-    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+    with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         time.sleep(0.3)  # the subscription to cmd/+ is in place
         monitor.command(_stop("c-1"))
@@ -363,7 +267,7 @@ def test_a_malformed_command_is_refused_with_a_reason_and_changes_nothing(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     handler = Handler()
-    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+    with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         time.sleep(0.3)
         topic = command_topic(SITE, CHAIR, "trip")
@@ -384,7 +288,7 @@ def test_an_expired_trip_is_not_started(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     handler = Handler()
-    config = _config(broker, tmp_path, trip_max_age_s=60)
+    config = telemetry_config(broker, tmp_path, trip_max_age_s=60)
     # A trip queued for 1 s with a 1 s MQTT expiry while the chair was away: the broker drops it.
     agent = TelemetryAgent(IDENTITY, config, on_command=handler)
     agent.start()
@@ -411,7 +315,9 @@ def test_vitals_out_of_limits_while_offline_raise_an_alarm_on_the_chair_and_late
 ) -> None:
     shown: list[EventMessage] = []
     broker.stop()
-    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_local_alarm=shown.append) as agent:
+    with TelemetryAgent(
+        IDENTITY, telemetry_config(broker, tmp_path), on_local_alarm=shown.append
+    ) as agent:
         agent.vitals(_vitals(spo2=96))
         agent.vitals(_vitals(spo2=86))
         agent.vitals(_vitals(spo2=85))  # the same condition: no second alarm
@@ -491,7 +397,7 @@ def test_safety_goes_out_on_change_and_at_the_keepalive_rate(tmp_path: Path) -> 
 def test_topics_go_by_alias_on_the_wire_and_arrive_whole(broker: Mosquitto, tmp_path: Path) -> None:
     relay = CountingRelay(broker.port)
     monitor = Monitor(broker)
-    config = _config(broker, tmp_path, broker_port=relay.port)
+    config = telemetry_config(broker, tmp_path, broker_port=relay.port)
     try:
         with TelemetryAgent(IDENTITY, config) as agent:
             assert wait_until(lambda: agent.connected and not agent.stats().draining, 10)
@@ -519,7 +425,7 @@ def test_a_broker_with_a_smaller_receive_maximum_gets_a_smaller_window(tmp_path:
     broker.start()
     try:
         monitor = Monitor(broker)
-        config = _config(broker, tmp_path)
+        config = telemetry_config(broker, tmp_path)
         with TelemetryAgent(IDENTITY, config) as agent:
             assert wait_until(lambda: agent.connected, 10)
             for i in range(500):
@@ -541,7 +447,7 @@ def test_payloads_that_break_a_json_parser_are_refused_and_the_link_carries_on(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     handler = Handler()
-    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+    with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         time.sleep(0.3)
         topic = command_topic(SITE, CHAIR, "stop")
@@ -563,7 +469,7 @@ def test_a_stop_that_failed_is_carried_out_again_when_repeated(
         asked.append(command.command_id)
         return next(answers)
 
-    with TelemetryAgent(IDENTITY, _config(broker, tmp_path), on_command=handler) as agent:
+    with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         time.sleep(0.3)
         monitor.command(_stop("c-9"))
@@ -578,7 +484,7 @@ def test_a_trip_issued_in_the_future_is_refused(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     handler = Handler()
-    config = _config(broker, tmp_path, trip_max_age_s=60)
+    config = telemetry_config(broker, tmp_path, trip_max_age_s=60)
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         time.sleep(0.3)
@@ -594,7 +500,7 @@ def test_stopping_while_the_backlog_drains_leaves_the_chair_offline(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
     broker.stop()
-    config = _config(broker, tmp_path, drain_msgs_per_s=50.0)
+    config = telemetry_config(broker, tmp_path, drain_msgs_per_s=50.0)
     agent = TelemetryAgent(IDENTITY, config)
     agent.start()
     for _ in range(200):
@@ -619,7 +525,7 @@ def test_stopping_while_the_backlog_drains_leaves_the_chair_offline(
 def test_a_vehicle_batch_goes_when_due_without_a_later_sample(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
-    config = _config(broker, tmp_path, vehicle_batch_s=0.3)
+    config = telemetry_config(broker, tmp_path, vehicle_batch_s=0.3)
     with TelemetryAgent(IDENTITY, config) as agent:
         assert wait_until(lambda: agent.connected, 5)
         agent.vehicle(_sample(1))
@@ -640,7 +546,7 @@ def test_vitals_the_broker_refuses_stay_on_the_chair_and_raise_an_alarm(tmp_path
     broker.start()
     shown: list[EventMessage] = []
     try:
-        config = _config(broker, tmp_path)
+        config = telemetry_config(broker, tmp_path)
         with TelemetryAgent(IDENTITY, config, on_local_alarm=shown.append) as agent:
             assert wait_until(lambda: agent.connected, 5)
             agent.vitals(_vitals())
@@ -658,7 +564,7 @@ def test_a_command_repeated_after_a_restart_is_only_answered(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     handler = Handler()
-    config = _config(broker, tmp_path)
+    config = telemetry_config(broker, tmp_path)
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         time.sleep(0.3)
@@ -677,7 +583,7 @@ def test_tombstones_made_while_connected_go_out_too(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     broker.stop()
-    config = _config(broker, tmp_path, outbox_max_mb=0.02, drain_msgs_per_s=20.0)
+    config = telemetry_config(broker, tmp_path, outbox_max_mb=0.02, drain_msgs_per_s=20.0)
     with TelemetryAgent(IDENTITY, config) as agent:
         for i in range(300):
             agent.vehicle(_sample(i))
@@ -701,7 +607,7 @@ def test_the_broker_refusing_events_raises_the_alarm_once(tmp_path: Path) -> Non
     broker.start()
     shown: list[EventMessage] = []
     try:
-        config = _config(broker, tmp_path)
+        config = telemetry_config(broker, tmp_path)
         with TelemetryAgent(IDENTITY, config, on_local_alarm=shown.append) as agent:
             assert wait_until(lambda: agent.connected, 5)
             agent.event("incident", "bumper_touch", "low", "bumper touched")

@@ -27,8 +27,8 @@ from edge.types import (
     Tilt,
     Vitals,
 )
-from tests.edge.telemetry.test_agent import CHAIR, IDENTITY, TOKEN, USERS, Monitor
 from tests.firmware_bridge.conftest import wait_until
+from tests.monitor import CHAIR, IDENTITY, TOKEN, USERS, Monitor
 from tests.mosquitto import Mosquitto
 
 MS = 1_000_000
@@ -227,14 +227,6 @@ def test_the_stamp_offset_and_the_chairs_rates_come_from_for_chair() -> None:
 
 
 # -- end to end: a real agent against a real Mosquitto --------------------------------------------
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    b = Mosquitto(tmp_path / "broker", USERS)
-    b.start()
-    yield b
-    b.stop()
 
 
 def vehicle_messages(monitor: Monitor) -> list[VehicleMessage]:

@@ -28,8 +28,8 @@ from edge.telemetry.serial_host import SerialTelemetryHost
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import ErrorCode, StatusFlag
-from tests.edge.telemetry.test_agent import CHAIR, SITE, USERS, Monitor, _config
 from tests.firmware_bridge.conftest import wait_until
+from tests.monitor import CHAIR, SITE, Monitor, telemetry_config
 from tests.mosquitto import Mosquitto
 
 pytestmark = pytest.mark.pty
@@ -41,21 +41,6 @@ BAUD = 115200
 def patient_vitals(now_ns: int) -> Vitals:
     """What the simulated oximeter measures; the token is the host's to set, not the device's."""
     return Vitals(now_ns, "", 96.0, 70.0, Perfusion.GOOD, False)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    b = Mosquitto(tmp_path / "broker", USERS)
-    b.start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def monitor(broker: Mosquitto) -> Iterator[Monitor]:
-    m = Monitor(broker)
-    yield m
-    m.close()
 
 
 @pytest.fixture
@@ -76,7 +61,7 @@ def chair_config(
     return ChairConfig(
         identity=IdentityConfig(chair_id=CHAIR, site=SITE),
         firmware=FirmwareConfig(port=mcu.device_path, baud=BAUD),
-        telemetry=_config(broker, tmp_path, vehicle_hz=10.0),
+        telemetry=telemetry_config(broker, tmp_path, vehicle_hz=10.0),
         oximeter=OximeterConfig(port=oximeter.device_path, publish_hz=2.0),
     )
 
