@@ -10,6 +10,7 @@ lives in chair.yaml and is checked in one place.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -25,6 +26,7 @@ __all__ = [
     "flatten",
     "parameter_specs",
     "params_file",
+    "runtime_changes",
     "unflatten",
     "validate_parameters",
 ]
@@ -111,6 +113,37 @@ def validate_parameters(values: dict[str, Scalar]) -> ChairConfig | str:
         return "; ".join(
             f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in err.errors()
         )
+
+
+def runtime_changes(
+    changes: Mapping[str, object], allowed: tuple[str, ...] = DYNAMIC_PARAMETERS
+) -> dict[str, Scalar] | str:
+    """Changes asked of a running chair (a config command) as typed parameter values, or a
+    reason naming every problem: an unknown name, one outside ``allowed`` (it needs a
+    restart), a value of the wrong type. JSON has one number type, so a whole number for a
+    float parameter is a float. Ranges are the schema's: ``validate_parameters`` checks them.
+    """
+    specs = {spec.name: spec for spec in parameter_specs()}
+    typed: dict[str, Scalar] = {}
+    problems: list[str] = []
+    for name, given in changes.items():
+        spec = specs.get(name)
+        if spec is None:
+            problems.append(f"unknown parameter {name}")
+        elif not any(name.startswith(prefix) for prefix in allowed):
+            problems.append(f"{name} cannot change while the chair runs")
+        elif isinstance(spec.default, bool | str):
+            if type(given) is not type(spec.default):
+                problems.append(f"{name}: expected {type(spec.default).__name__}, got {given!r}")
+            else:
+                typed[name] = cast(Scalar, given)
+        elif isinstance(given, bool) or not isinstance(given, int | float):
+            problems.append(f"{name}: expected a number, got {given!r}")
+        elif isinstance(spec.default, int) and not isinstance(given, int):
+            problems.append(f"{name}: expected a whole number, got {given!r}")
+        else:
+            typed[name] = float(given) if isinstance(spec.default, float) else given
+    return "; ".join(problems) if problems else typed
 
 
 def params_file(config: ChairConfig, node_names: tuple[str, ...] = ("/**",)) -> str:

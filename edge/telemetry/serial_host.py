@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from chairlink.config import ChairConfig
-from chairlink.ros_params import flatten, parameter_specs, validate_parameters
+from chairlink.ros_params import flatten, runtime_changes, validate_parameters
 from chairlink.wire.payloads import (
     CancelCommand,
     Command,
@@ -317,26 +317,11 @@ class SerialTelemetryHost:
             self.reader.patient_token = token
 
     def _configure(self, command: ConfigCommand) -> tuple[bool, str]:
-        current = self.config.model_copy(update={"firmware": self._firmware})
-        specs = {spec.name: spec for spec in parameter_specs(current)}
-        candidate = flatten(current)
-        problems: list[str] = []
-        for name, given in command.changes.items():
-            spec = specs.get(name)
-            if spec is None:
-                problems.append(f"unknown parameter {name}")
-                continue
-            if not name.startswith(DYNAMIC_PREFIX):
-                problems.append(f"{name} cannot change while the chair runs")
-                continue
-            if isinstance(given, bool) or not isinstance(given, int | float):
-                problems.append(f"{name}: expected a number, got {given!r}")
-                continue
-            # JSON has one number type: a whole number for a float limit is still a float.
-            candidate[name] = float(given) if isinstance(spec.default, float) else given
-        if problems:
-            return False, "; ".join(problems)
-        validated = validate_parameters(candidate)
+        changes = runtime_changes(command.changes, allowed=(DYNAMIC_PREFIX,))
+        if isinstance(changes, str):
+            return False, changes
+        candidate = flatten(self.config.model_copy(update={"firmware": self._firmware}))
+        validated = validate_parameters({**candidate, **changes})
         if isinstance(validated, str):
             return False, validated
         if validated.firmware == self._firmware:

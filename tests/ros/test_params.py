@@ -13,6 +13,7 @@ from chairlink.ros_params import (
     flatten,
     parameter_specs,
     params_file,
+    runtime_changes,
     unflatten,
     validate_parameters,
 )
@@ -60,3 +61,25 @@ def test_node_declares_every_parameter_of_the_params_file(graph: Graph, sim: Mcu
     descriptor = node.describe_parameter("firmware.limits.max_linear_mps")
     assert descriptor.description
     assert descriptor.floating_point_range[0].to_value == 4.17
+
+
+def test_runtime_changes_are_typed_or_refused_with_every_reason() -> None:
+    assert runtime_changes({"firmware.limits.max_linear_mps": 1, "ros.cmd_vel_timeout_s": 0.3}) == {
+        "firmware.limits.max_linear_mps": 1.0,
+        "ros.cmd_vel_timeout_s": 0.3,
+    }
+    reason = runtime_changes(
+        {
+            "firmware.limits.warp": 2.0,
+            "firmware.baud": 9600,
+            "firmware.limits.max_angular_radps": "fast",
+            "firmware.limits.max_linear_mps": True,
+        }
+    )
+    assert reason == (
+        "unknown parameter firmware.limits.warp; firmware.baud cannot change while the chair "
+        "runs; firmware.limits.max_angular_radps: expected a number, got 'fast'; "
+        "firmware.limits.max_linear_mps: expected a number, got True"
+    )
+    only_limits = runtime_changes({"ros.cmd_vel_timeout_s": 0.3}, allowed=("firmware.limits.",))
+    assert only_limits == "ros.cmd_vel_timeout_s cannot change while the chair runs"

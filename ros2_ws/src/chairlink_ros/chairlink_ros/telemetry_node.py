@@ -30,7 +30,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_srvs.srv import Trigger
 
-from chairlink.ros_params import parameter_specs
+from chairlink.ros_params import runtime_changes
 from chairlink.wire.payloads import (
     CancelCommand,
     Command,
@@ -83,7 +83,6 @@ class TelemetryNode(Node):
         # One trip at a time: its patient is the one whose vitals go out.
         self._trip_lock = threading.Lock()
         self._trip_id = ""
-        self._specs = {spec.name: spec for spec in parameter_specs()}
 
         self._trip_pub = self.create_publisher(TripCommandMsg, "trip/command", qos.COMMANDS)
         self._diagnostics_pub = self.create_publisher(
@@ -217,18 +216,10 @@ class TelemetryNode(Node):
         return bool(response.success), str(response.message)
 
     def _configure(self, command: ConfigCommand) -> tuple[bool, str]:
-        parameters = []
-        for name, given in command.changes.items():
-            spec = self._specs.get(name)
-            if spec is None:
-                return False, f"unknown parameter {name}"
-            if spec.read_only:
-                return False, f"{name} cannot change while the chair runs"
-            # JSON has one number type; a whole number for a float parameter is still a float.
-            value = float(given) if isinstance(spec.default, float) and _is_number(given) else given
-            if type(value) is not type(spec.default):
-                return False, f"{name}: expected {type(spec.default).__name__}"
-            parameters.append(Parameter(name, value=value).to_parameter_msg())
+        changes = runtime_changes(command.changes)
+        if isinstance(changes, str):
+            return False, changes
+        parameters = [Parameter(n, value=v).to_parameter_msg() for n, v in changes.items()]
         response = self._call(
             self._set_bridge_parameters, SetParametersAtomically.Request(parameters=parameters)
         )
@@ -248,10 +239,6 @@ class TelemetryNode(Node):
             client.remove_pending_request(future)
             return f"service {client.service_name} did not answer in {SERVICE_TIMEOUT_S} s"
         return future.result()
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def main(args: list[str] | None = None) -> None:
