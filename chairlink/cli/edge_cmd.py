@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sqlite3
 import threading
 from types import FrameType
 
 from chairlink.config import load_chair_config
-from chairlink.errors import ChairlinkError
 from edge.telemetry.serial_host import HostSummary, SerialTelemetryHost
 
 __all__ = ["register"]
@@ -50,12 +48,7 @@ def _agent(args: argparse.Namespace) -> int:
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    try:
-        host = SerialTelemetryHost(config)
-    except (OSError, sqlite3.Error) as err:
-        raise ChairlinkError(
-            f"{args.config}: cannot open the outbox {config.telemetry.outbox_path}: {err}"
-        ) from err
+    host = SerialTelemetryHost(config)
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         host.start()

@@ -8,7 +8,6 @@ simulated time, sent to the broker chair.yaml names.
 from __future__ import annotations
 
 import argparse
-import sqlite3
 import time
 from collections.abc import Callable
 
@@ -16,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from chairlink.errors import ChairlinkError
 from edge.rosbag import BagWriter
 from edge.sim.runner import Message, RunResult, SimRunner
 from edge.sim.scenario import Scenario, load_scenario
@@ -109,13 +107,7 @@ def _run(args: argparse.Namespace) -> int:
 
     chair = load_chair_config(args.telemetry)
     telemetry = chair.telemetry
-    try:
-        agent = TelemetryAgent(chair.identity, telemetry)
-    except (OSError, sqlite3.Error) as err:
-        raise ChairlinkError(
-            f"{args.telemetry}: cannot open the outbox {telemetry.outbox_path}: {err}"
-        ) from err
-    with agent:
+    with TelemetryAgent(chair.identity, telemetry) as agent:
         # Connected before the run, the messages go out live as they are made; made before
         # the connection, they would wait as a backlog drained at drain_msgs_per_s.
         if not _wait(lambda: agent.connected, _CONNECT_WAIT_S):
@@ -128,8 +120,7 @@ def _run(args: argparse.Namespace) -> int:
         # when the command did (and runs faster than the wall clock).
         feed = TelemetryFeed.for_chair(agent, chair, stamp_offset_ns=time.time_ns())
         result = _run_with_progress(runner, console, lambda _topic, value: feed.take(value))
-        agent.flush()
-        _wait(lambda: agent.stats().outbox_messages == 0, _FLUSH_WAIT_S)
+        agent.wait_sent(_FLUSH_WAIT_S)
         stats = agent.stats()
     console.print(_table(result))
     sent = feed.stats()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import sqlite3
 import ssl
 import threading
 import time
@@ -150,7 +151,8 @@ class TelemetryAgent:
         wall-clock time for the edge timestamps.
 
         Raises:
-            ChairlinkError: the password or TLS files cannot be read.
+            ChairlinkError: the outbox cannot be opened, or the password or TLS files cannot
+                be read.
         """
         self.identity = identity
         self.config = config
@@ -159,8 +161,11 @@ class TelemetryAgent:
         self._on_command = on_command
         self._on_local_alarm = on_local_alarm
         self._clock_ns = clock_ns
-        Path(config.outbox_path).parent.mkdir(parents=True, exist_ok=True)
-        self.outbox = Outbox(config.outbox_path, max_bytes=int(config.outbox_max_mb * 1e6))
+        try:
+            Path(config.outbox_path).parent.mkdir(parents=True, exist_ok=True)
+            self.outbox = Outbox(config.outbox_path, max_bytes=int(config.outbox_max_mb * 1e6))
+        except (OSError, sqlite3.Error) as err:
+            raise ChairlinkError(f"cannot open the outbox {config.outbox_path}: {err}") from err
         self._alarms = VitalsAlarms()
         # A plain lock under the condition: nothing takes it twice, and it is cheaper per PUBACK.
         self._lock = threading.Condition(threading.Lock())
@@ -268,6 +273,17 @@ class TelemetryAgent:
         if self._link is not None:
             self._link.join(timeout=5.0)
         self.outbox.close()
+
+    def wait_sent(self, timeout_s: float) -> bool:
+        """Send the waiting vehicle batch and wait until the broker has acknowledged
+        everything in the outbox; False at ``timeout_s``, or at once while offline."""
+        self.flush()
+        deadline = time.monotonic() + timeout_s
+        while self.outbox.stats().messages:
+            if not self._connected or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     @property
     def connected(self) -> bool:

@@ -195,14 +195,7 @@ class SerialTelemetryHost:
         link = self.driver.stats()
         self.reader.stop()
         readings = self.reader.stats().readings
-        self.agent.flush()
-        deadline = time.monotonic() + _FLUSH_WAIT_S
-        while (
-            self.agent.connected
-            and self.agent.stats().outbox_messages
-            and time.monotonic() < deadline
-        ):
-            time.sleep(0.02)
+        self.agent.wait_sent(_FLUSH_WAIT_S)
         agent_stats = self.agent.stats()
         self.agent.stop()
         with self._trip_lock:

@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from chairlink.config import TelemetryConfig
+from chairlink.errors import ChairlinkError
 from chairlink.wire.payloads import (
     SCHEMA_VERSION,
     Command,
@@ -618,3 +620,10 @@ def test_the_broker_refusing_events_raises_the_alarm_once(tmp_path: Path) -> Non
             assert agent.stats().outbox_messages >= 2
     finally:
         broker.stop()
+
+
+def test_an_outbox_that_cannot_be_opened_is_named_in_the_error(tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("", encoding="utf-8")
+    config = TelemetryConfig(outbox_path=str(tmp_path / "not-a-folder" / "outbox.db"))
+    with pytest.raises(ChairlinkError, match=r"cannot open the outbox .*not-a-folder/outbox\.db"):
+        TelemetryAgent(IDENTITY, config)
