@@ -15,12 +15,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chairlink.errors import ConfigError
+from chairlink.geometry import CameraConfig, FootprintConfig, LidarConfig
 
 __all__ = [
+    "CameraConfig",
     "ChairConfig",
     "DriveLimits",
     "FirmwareConfig",
+    "FootprintConfig",
     "IdentityConfig",
+    "LidarConfig",
     "OximeterConfig",
     "RosConfig",
     "TelemetryConfig",
@@ -161,6 +165,9 @@ class RosConfig(_Frozen):
     cmd_vel_stamped: bool = True
     """/cmd_vel carries geometry_msgs/TwistStamped (as Nav2 on Jazzy); false for plain Twist."""
 
+    map_frame: str = Field(default="map", min_length=1)
+    """Frame of the site's map (the simulator publishes map -> odom; on a chair, the localiser)."""
+
     odom_frame: str = Field(default="odom", min_length=1)
     """Frame id of /odom's pose."""
 
@@ -244,6 +251,15 @@ class ChairConfig(_Frozen):
 
     identity: IdentityConfig = IdentityConfig()
     """Who the chair is."""
+
+    footprint: FootprintConfig = FootprintConfig()
+    """The chair's outline around base_link."""
+
+    lidar: LidarConfig = LidarConfig()
+    """The planar lidar: mount and beam layout."""
+
+    camera: CameraConfig = CameraConfig()
+    """The forward camera: mount and calibration."""
 
     firmware: FirmwareConfig = FirmwareConfig()
     """The serial link to the motor MCU."""

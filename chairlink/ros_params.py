@@ -31,7 +31,8 @@ __all__ = [
     "validate_parameters",
 ]
 
-Scalar = bool | int | float | str
+Scalar = bool | int | float | str | list[float]
+"""A ROS parameter's value: a polygon goes as a string in Nav2's footprint format."""
 
 DYNAMIC_PARAMETERS = ("ros.cmd_vel_timeout_s", "firmware.limits.")
 """Names (or prefixes) a running node accepts changes to; everything else needs a restart."""
@@ -79,8 +80,19 @@ def _walk(model: BaseModel, prefix: str) -> list[ParameterSpec]:
             specs += _walk(value, f"{full}.")
             continue
         low, high = _bounds(field.metadata)
-        specs.append(ParameterSpec(full, value, field.description or "", low, high))
+        specs.append(
+            ParameterSpec(full, _parameter_value(value), field.description or "", low, high)
+        )
     return specs
+
+
+def _parameter_value(value: Any) -> Scalar:
+    if not isinstance(value, tuple):
+        return cast(Scalar, value)
+    if all(isinstance(item, tuple) for item in value):
+        # ROS has no array of arrays: a polygon goes as Nav2 writes its footprint parameter.
+        return "[" + ", ".join(f"[{x}, {y}]" for x, y in value) + "]"
+    return [float(item) for item in value]
 
 
 def parameter_specs(config: ChairConfig | None = None) -> list[ParameterSpec]:
@@ -107,8 +119,13 @@ def unflatten(values: dict[str, Scalar]) -> dict[str, Any]:
 
 def validate_parameters(values: dict[str, Scalar]) -> ChairConfig | str:
     """Build the config from flat values; return it, or a reason naming each bad parameter."""
+    # rclpy gives double arrays as array.array, which the schema does not take as a tuple.
+    plain = {
+        name: list(value) if not isinstance(value, str | bool | int | float | list) else value
+        for name, value in values.items()
+    }
     try:
-        return ChairConfig.model_validate(unflatten(values))
+        return ChairConfig.model_validate(unflatten(plain))
     except ValidationError as err:
         return "; ".join(
             f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in err.errors()
