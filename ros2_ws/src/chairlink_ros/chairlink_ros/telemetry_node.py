@@ -132,6 +132,11 @@ class TelemetryNode(Node):
         """The agent this node adapts."""
         return self._agent
 
+    @property
+    def trips(self) -> TripCommands:
+        """The chair's trip rules, and the trip they have assigned."""
+        return self._trips
+
     def destroy_node(self) -> None:
         """Send what is pending, say offline, and tear the node down."""
         self._agent.stop()
