@@ -1,9 +1,9 @@
-"""One table of the monitor's commands, run through both hosts for real, with the same answers.
+"""The chair's rules through both hosts for real: one table of commands, the same answers.
 
 telemetry_node (real rclpy, the firmware bridge node on the MCU simulator) and the serial host
 (the MCU and oximeter simulators on ptys), each behind a real Mosquitto, answer every case of
-the table as the chair's rules (edge/trips/) say: the rules live once, so the hosts cannot
-drift apart again.
+the table as the chair's rules (edge/trips/) say, and sample the vehicle through the same
+feed: the rules live once, so the hosts cannot drift apart again.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from chairlink.wire.payloads import (
     StopCommand,
     TripCommand,
     TripMessage,
+    VehicleMessage,
+    VehicleSample,
 )
 from chairlink.wire.topics import Channel, CommandKind
 from edge.telemetry.oximeter.simulator import OximeterSimulator
@@ -286,3 +288,25 @@ def test_both_hosts_answer_the_table_alike(chair: Chair, monitor: Monitor, case:
     assert chair.trips.patient == case.patient
     if any(build is stop for build, _, _ in case.steps):
         assert chair.mcu.snapshot().flags & StatusFlag.ESTOP
+
+
+def test_both_hosts_sample_the_vehicle_and_say_when_the_mcu_goes_quiet(
+    chair: Chair, monitor: Monitor
+) -> None:
+    def latest() -> VehicleSample | None:
+        messages = [m for m in monitor.of(Channel.VEHICLE) if isinstance(m, VehicleMessage)]
+        return messages[-1].samples[-1] if messages else None
+
+    def now_stale() -> bool:
+        sample = latest()
+        return sample is not None and "state_stale" in sample.faults
+
+    assert wait_until(lambda: len(monitor.of(Channel.VEHICLE)) >= 3, 5)
+    current = latest()
+    assert current is not None
+    assert (current.mode, current.faults) == ("idle", [])  # the MCU boots disarmed
+    chair.mcu.unplug()
+    assert wait_until(now_stale, 5)
+    stale = latest()
+    assert stale is not None
+    assert stale.mode == "fault"
