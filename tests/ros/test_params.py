@@ -86,7 +86,7 @@ def test_runtime_changes_are_typed_or_refused_with_every_reason() -> None:
         "firmware.limits.max_linear_mps: expected a number, got True"
     )
     with pytest.raises(
-        ConfigError, match="^ros.cmd_vel_timeout_s cannot change while the chair runs$"
+        ConfigError, match=r"^ros\.cmd_vel_timeout_s cannot change while the chair runs$"
     ):
         runtime_changes({"ros.cmd_vel_timeout_s": 0.3}, allowed=("firmware.limits.",))
 
