@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from chairlink.config import ChairConfig
+from chairlink.errors import ConfigError
 
 __all__ = [
     "DYNAMIC_PARAMETERS",
@@ -117,8 +118,12 @@ def unflatten(values: dict[str, Scalar]) -> dict[str, Any]:
     return nested
 
 
-def validate_parameters(values: dict[str, Scalar]) -> ChairConfig | str:
-    """Build the config from flat values; return it, or a reason naming each bad parameter."""
+def validate_parameters(values: dict[str, Scalar]) -> ChairConfig:
+    """Build the config from flat values.
+
+    Raises:
+        ConfigError: a value breaks the schema; the message names each bad parameter.
+    """
     # rclpy gives double arrays as array.array, which the schema does not take as a tuple.
     plain = {
         name: list(value) if not isinstance(value, str | bool | int | float | list) else value
@@ -127,18 +132,24 @@ def validate_parameters(values: dict[str, Scalar]) -> ChairConfig | str:
     try:
         return ChairConfig.model_validate(unflatten(plain))
     except ValidationError as err:
-        return "; ".join(
-            f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in err.errors()
-        )
+        raise ConfigError(
+            "; ".join(
+                f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in err.errors()
+            )
+        ) from err
 
 
 def runtime_changes(
     changes: Mapping[str, object], allowed: tuple[str, ...] = DYNAMIC_PARAMETERS
-) -> dict[str, Scalar] | str:
-    """Changes asked of a running chair (a config command) as typed parameter values, or a
-    reason naming every problem: an unknown name, one outside ``allowed`` (it needs a
-    restart), a value of the wrong type. JSON has one number type, so a whole number for a
-    float parameter is a float. Ranges are the schema's: ``validate_parameters`` checks them.
+) -> dict[str, Scalar]:
+    """Changes asked of a running chair (a config command) as typed parameter values.
+
+    JSON has one number type, so a whole number for a float parameter is a float. Ranges are
+    the schema's: ``validate_parameters`` checks them.
+
+    Raises:
+        ConfigError: naming every problem: an unknown name, one outside ``allowed`` (it needs
+            a restart), a value of the wrong type.
     """
     specs = {spec.name: spec for spec in parameter_specs()}
     typed: dict[str, Scalar] = {}
@@ -160,7 +171,9 @@ def runtime_changes(
             problems.append(f"{name}: expected a whole number, got {given!r}")
         else:
             typed[name] = float(given) if isinstance(spec.default, float) else given
-    return "; ".join(problems) if problems else typed
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return typed
 
 
 def params_file(config: ChairConfig, node_names: tuple[str, ...] = ("/**",)) -> str:

@@ -4,9 +4,13 @@ A host (the simulator's runner, ``chairlink edge agent``) hands every value it h
 ``TelemetryFeed.take()``. Odometry and the MCU's status update a ``VehicleState``; a vehicle
 sample goes to the agent once every ``1 / vehicle_hz`` of the stream's own time, read from the
 values' stamps, so a simulation running twenty times faster than real time still gives samples
-ten simulated times a second. Vitals go to the agent at most ``publish_hz`` times a second of
-stream time. Scans, camera frames, drive commands and tilt are not telemetry and are dropped;
-anything else is a host's bug and is refused with a TypeError.
+ten simulated times a second. A host on a live clock also calls ``tick(now)``: when the MCU
+goes quiet, samples go on at the same rate, marked stale (fault ``state_stale``, mode
+``fault``) once odometry or the status is older than ``STALE_AFTER_NS``, rather than stop or
+repeat old values as current. Every host samples the vehicle through this one feed.
+Vitals go to the agent at most ``publish_hz`` times a second of stream time. Scans, camera
+frames, drive commands and tilt are not telemetry and are dropped; anything else is a host's
+bug and is refused with a TypeError.
 
 Pure Python on given time: no threads, no clock. Not thread-safe; a host feeding it from
 several threads serialises the calls.
@@ -25,11 +29,14 @@ from chairlink.wire.payloads import PayloadError, VehicleSample, describe
 from edge.telemetry.vehicle_state import VehicleState
 from edge.types import CameraFrame, ChairStatus, DriveCommand, Odometry, Scan, Tilt, Vitals
 
-__all__ = ["FeedStats", "TelemetryFeed", "TelemetrySink"]
+__all__ = ["STALE_AFTER_NS", "FeedStats", "TelemetryFeed", "TelemetrySink"]
 
 _log = logging.getLogger(__name__)
 
 _NOT_TELEMETRY = (Scan, CameraFrame, DriveCommand, Tilt)
+
+STALE_AFTER_NS = 1_000_000_000
+"""Odometry or MCU status older than this (they come at 50 and 10 Hz) makes a sample stale."""
 
 
 class TelemetrySink(Protocol):
@@ -95,6 +102,7 @@ class TelemetryFeed:
         vehicle_hz: float,
         vitals_hz: float,
         stamp_offset_ns: int = 0,
+        stale_after_ns: int = STALE_AFTER_NS,
     ) -> None:
         """Feed ``sink`` (a ``TelemetryAgent``).
 
@@ -105,6 +113,7 @@ class TelemetryFeed:
             stamp_offset_ns: added to a value's stamp to give the sample's ``stamp_ns`` on the
                 wire, which is Unix time: the wall clock minus the steady clock for a host that
                 stamps with the steady clock, the run's wall-clock start for a simulation.
+            stale_after_ns: how old odometry or status may be in a sample before it says so.
 
         Raises:
             ValueError: a rate is not a positive finite number.
@@ -115,6 +124,9 @@ class TelemetryFeed:
         self._sink = sink
         self._offset_ns = stamp_offset_ns
         self.state = VehicleState()
+        self._stale_after_ns = stale_after_ns
+        self._odometry_at = 0
+        self._status_at = 0
         self._vehicle_rate = _Rate(round(1e9 / vehicle_hz))
         self._vitals_rate = _Rate(round(1e9 / vitals_hz))
         self._vehicle_samples = 0
@@ -144,9 +156,11 @@ class TelemetryFeed:
         """
         if isinstance(value, Odometry):
             self.state.odometry = value
+            self._odometry_at = value.stamp_ns
             self._vehicle(value.stamp_ns)
         elif isinstance(value, ChairStatus):
             self.state.status = value
+            self._status_at = value.stamp_ns
             self._vehicle(value.stamp_ns)
         elif isinstance(value, Vitals):
             self._vitals_reading(value)
@@ -155,6 +169,14 @@ class TelemetryFeed:
                 f"TelemetryFeed takes edge values (edge.types), got {type(value).__module__}."
                 f"{type(value).__qualname__}"
             )
+
+    def tick(self, now_ns: int) -> None:
+        """The stream's time is ``now_ns`` with nothing new: send a sample if one is due.
+
+        For hosts on a live clock, called more often than ``vehicle_hz``: without it a quiet
+        MCU would stop the samples instead of making them say so.
+        """
+        self._vehicle(now_ns)
 
     def stats(self) -> FeedStats:
         """The counters so far."""
@@ -173,7 +195,9 @@ class TelemetryFeed:
         if not self._vehicle_rate.due(stamp_ns):
             return
         try:
-            sample = self.state.sample(stamp_ns + self._offset_ns)
+            oldest = min(self._odometry_at, self._status_at)
+            stale = stamp_ns - oldest > self._stale_after_ns
+            sample = self.state.sample(stamp_ns + self._offset_ns, stale=stale)
         except ValidationError as err:
             self._refuse(f"vehicle sample at {stamp_ns} ns", describe(err))
             return

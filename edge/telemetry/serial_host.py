@@ -6,13 +6,12 @@ the oximeter (``OximeterReader`` on ``oximeter.port``) and feeds the agent throu
 from the reader. The samples' wire stamps are wall-clock time.
 
 Such a chair has no navigation: its attendant pushes or drives it. So it carries the
-monitor's commands out as far as it can:
+monitor's commands out as far as it can, by the rules every host follows (edge/trips/):
 
 - stop: the MCU's e-stop (reason REMOTE), accepted only when the MCU acknowledges it;
-- trip: accepted as an assignment; its patient token becomes the token of the vitals sent
-  (no token, no vitals); a second trip while one is assigned is refused;
-- cancel of the assigned trip: clears it (and with it the patient);
-- config: only ``firmware.limits.*``, validated by chair.yaml's schema and applied by
+- trip and cancel: ``TripCommands`` decides; an assigned trip's patient token becomes the
+  oximeter reader's (no token, no vitals), a cancelled one's is cleared;
+- config: only ``firmware.limits.*``, checked by ``config_change`` and applied by
   reconfiguring the MCU, which refuses while the chair moves.
 
 Threads: the driver's I/O thread hands frames over without waiting, the agent's MQTT thread
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from chairlink.config import ChairConfig
-from chairlink.ros_params import flatten, runtime_changes, validate_parameters
+from chairlink.errors import ConfigError
 from chairlink.wire.payloads import (
     CancelCommand,
     Command,
@@ -44,6 +43,14 @@ from edge.firmware_conversions import chair_status_from_mcu, odometry_from_estim
 from edge.telemetry.agent import AgentStats, TelemetryAgent
 from edge.telemetry.feed import FeedStats, TelemetryFeed
 from edge.telemetry.oximeter.reader import OximeterReader
+from edge.trips.commands import (
+    STOP_SET,
+    TripAction,
+    TripCommands,
+    config_change,
+    stop_not_delivered,
+    stop_refused,
+)
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.errors import LinkError
 from firmware_bridge.messages import Ack, ErrorCode, EstopReason, Odometry, Status, error_name
@@ -113,8 +120,7 @@ class SerialTelemetryHost:
         # Odometry and status from the driver's thread, fed by the poll thread; bounded, so a
         # stalled disk costs old samples, not memory.
         self._frames: deque[object] = deque(maxlen=256)
-        self._trip_lock = threading.Lock()
-        self._trip: tuple[str, str | None] | None = None
+        self.trips = TripCommands()
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._started_ns = 0
@@ -198,8 +204,8 @@ class SerialTelemetryHost:
         self.agent.wait_sent(_FLUSH_WAIT_S)
         agent_stats = self.agent.stats()
         self.agent.stop()
-        with self._trip_lock:
-            trip = self._trip[0] if self._trip is not None else None
+        assignment = self.trips.assignment
+        trip = assignment.trip_id if assignment is not None else None
         with self._lock:
             feed_stats = self.feed.stats()
         self._summary = HostSummary(
@@ -217,8 +223,7 @@ class SerialTelemetryHost:
     @property
     def patient(self) -> str | None:
         """The patient token of the assigned trip, if any."""
-        with self._trip_lock:
-            return self._trip[1] if self._trip is not None else None
+        return self.trips.patient or None
 
     # -- uplink ------------------------------------------------------------------------------
 
@@ -243,9 +248,11 @@ class SerialTelemetryHost:
                 with self._lock:
                     while self._frames:
                         self.feed.take(self._frames.popleft())
-                vitals = self.reader.vitals(self._steady())
+                now = self._steady()
+                vitals = self.reader.vitals(now)
                 with self._lock:
                     self.feed.take(vitals)
+                    self.feed.tick(now)
             except Exception:
                 # A bug here must not end the telemetry for the rest of the trip.
                 _log.exception("error passing telemetry on")
@@ -271,56 +278,43 @@ class SerialTelemetryHost:
             ack = self.driver.estop(EstopReason.REMOTE)
         except LinkError as err:
             _log.error("remote stop not delivered: %s", err)
-            return False, f"e-stop not delivered: {err}"
+            return False, stop_not_delivered(str(err))
         if ack.error != ErrorCode.OK:
             _log.error("remote stop refused by the MCU: %s", error_name(ack.error))
-            return False, f"MCU refused the e-stop: {error_name(ack.error)}"
-        return True, "e-stop set"
+            return False, stop_refused(error_name(ack.error))
+        return True, STOP_SET
 
     def _assign(self, command: TripCommand) -> tuple[bool, str]:
-        with self._trip_lock:
-            if self._trip is not None and self._trip[0] != command.trip_id:
-                return False, f"busy with trip {self._trip[0]}: cancel it first"
-            self._trip = (command.trip_id, command.patient)
-            self._set_patient(command.patient or "")
-        _log.info(
-            "trip %s assigned (%s to %s), patient %s",
-            command.trip_id,
-            command.origin,
-            command.destination,
-            command.patient or "none",
-        )
-        who = f"vitals as {command.patient}" if command.patient else "no patient, no vitals"
-        return True, f"assigned; the attendant drives (no navigation on this chair); {who}"
+        decision = self.trips.trip(command, self._steady())
+        if decision.action == TripAction.ASSIGN and decision.trip is not None:
+            self.reader.set_patient(decision.trip.patient)
+            _log.info(
+                "trip %s assigned (%s to %s), patient %s; the attendant drives (no navigation "
+                "on this chair)",
+                command.trip_id,
+                command.origin,
+                command.destination,
+                command.patient or "none",
+            )
+        return decision.answer
 
     def _cancel(self, command: CancelCommand) -> tuple[bool, str]:
-        with self._trip_lock:
-            current = self._trip[0] if self._trip is not None else None
-            if current != command.trip_id:
-                return False, f"trip {command.trip_id} is not assigned here (assigned: {current})"
-            self._trip = None
-            self._set_patient("")
-        _log.info("trip %s cancelled", command.trip_id)
-        return True, "cancelled; vitals stop"
-
-    def _set_patient(self, token: str) -> None:
-        if token != self.reader.patient_token:
-            # The last reading belongs to whoever wore the probe before, as in vitals_node.
-            self.reader.forget()
-            self.reader.patient_token = token
+        decision = self.trips.cancel(command)
+        if decision.action == TripAction.CANCEL:
+            self.reader.set_patient("")
+            _log.info("trip %s cancelled: vitals stop", command.trip_id)
+        return decision.answer
 
     def _configure(self, command: ConfigCommand) -> tuple[bool, str]:
-        changes = runtime_changes(command.changes, allowed=(DYNAMIC_PREFIX,))
-        if isinstance(changes, str):
-            return False, changes
-        candidate = flatten(self.config.model_copy(update={"firmware": self._firmware}))
-        validated = validate_parameters({**candidate, **changes})
-        if isinstance(validated, str):
-            return False, validated
-        if validated.firmware == self._firmware:
+        current = self.config.model_copy(update={"firmware": self._firmware})
+        try:
+            change = config_change(command.changes, current, (DYNAMIC_PREFIX,))
+        except ConfigError as err:
+            return False, str(err)
+        if not change.changed:
             return True, "no change"
         try:
-            ack = self.driver.reconfigure(validated.firmware)
+            ack = self.driver.reconfigure(change.config.firmware)
         except LinkError as err:
             return False, f"MCU not reachable: {err}"
         if ack.error != ErrorCode.OK:
@@ -328,6 +322,6 @@ class SerialTelemetryHost:
             if ack.error == ErrorCode.BUSY:
                 reason += " (limits change only while the chair stands still)"
             return False, f"MCU refused: {reason}"
-        self._firmware = validated.firmware
-        _log.info("limits changed: %s", ", ".join(f"{k}={v}" for k, v in command.changes.items()))
+        self._firmware = change.config.firmware
+        _log.info("limits changed: %s", ", ".join(f"{k}={v}" for k, v in change.changes.items()))
         return True, "applied"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from chairlink_ros.firmware_bridge_node import FirmwareBridgeNode
+from pydantic import ValidationError
 from rclpy.parameter import Parameter
 
 from chairlink.config import ChairConfig, load_chair_config
+from chairlink.errors import ConfigError
 from chairlink.ros_params import (
     flatten,
     parameter_specs,
@@ -68,18 +71,33 @@ def test_runtime_changes_are_typed_or_refused_with_every_reason() -> None:
         "firmware.limits.max_linear_mps": 1.0,
         "ros.cmd_vel_timeout_s": 0.3,
     }
-    reason = runtime_changes(
-        {
-            "firmware.limits.warp": 2.0,
-            "firmware.baud": 9600,
-            "firmware.limits.max_angular_radps": "fast",
-            "firmware.limits.max_linear_mps": True,
-        }
-    )
-    assert reason == (
+    with pytest.raises(ConfigError) as refused:
+        runtime_changes(
+            {
+                "firmware.limits.warp": 2.0,
+                "firmware.baud": 9600,
+                "firmware.limits.max_angular_radps": "fast",
+                "firmware.limits.max_linear_mps": True,
+            }
+        )
+    assert str(refused.value) == (
         "unknown parameter firmware.limits.warp; firmware.baud cannot change while the chair "
         "runs; firmware.limits.max_angular_radps: expected a number, got 'fast'; "
         "firmware.limits.max_linear_mps: expected a number, got True"
     )
-    only_limits = runtime_changes({"ros.cmd_vel_timeout_s": 0.3}, allowed=("firmware.limits.",))
-    assert only_limits == "ros.cmd_vel_timeout_s cannot change while the chair runs"
+    with pytest.raises(
+        ConfigError, match=r"^ros\.cmd_vel_timeout_s cannot change while the chair runs$"
+    ):
+        runtime_changes({"ros.cmd_vel_timeout_s": 0.3}, allowed=("firmware.limits.",))
+
+
+def test_invalid_parameters_raise_config_error_naming_each() -> None:
+    values = flatten(ChairConfig())
+    values["firmware.limits.max_linear_mps"] = -1.0
+    values["telemetry.vehicle_hz"] = 0.0
+    with pytest.raises(ConfigError) as refused:
+        validate_parameters(values)
+    message = str(refused.value)
+    assert "firmware.limits.max_linear_mps: " in message
+    assert "telemetry.vehicle_hz: " in message
+    assert isinstance(refused.value.__cause__, ValidationError)

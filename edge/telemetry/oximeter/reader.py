@@ -6,6 +6,13 @@ latest reading with its steady-clock stamp. ``vitals()`` turns it into the chair
 NaN numbers when the probe is off, the device is out of track, or nothing valid has arrived for
 ``stale_after_s`` (a pulled cable, a dead device), so a silent oximeter never looks like a
 steady patient.
+
+The reader owns the patient token (hazard H-35). ``set_patient()`` changes it and drops, in the
+same step under the reader's lock, every reading taken under the previous one: the latest,
+the bytes waiting in the port, and a read in progress (each read is tagged with the patient
+generation it began under and kept only if that is still the current one). Every reading
+carries the token it was taken under, so no reading of one patient goes out under the next
+one's token.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ class OximeterStats:
 
     connected: bool
     readings: int
+    dropped_on_change: int
+    """Readings dropped because the patient changed while they were being read."""
     reconnects: int
     stale: bool
     last_error: str
@@ -68,7 +77,10 @@ class OximeterReader:
                 f"unknown oximeter protocol {protocol!r}; known: {', '.join(sorted(PROTOCOLS))}"
             )
         self.port = port
-        self.patient_token = patient_token
+        self._patient_token = patient_token
+        self._generation = 0
+        self._decoder_generation = 0
+        self._dropped_on_change = 0
         self._protocol_type = PROTOCOLS[protocol]
         self._protocol: OximeterProtocol = self._protocol_type()
         self._stale_ns = int(stale_after_s * 1e9)
@@ -76,7 +88,7 @@ class OximeterReader:
         self._clock = clock
         self._on_reading = on_reading
         self._lock = threading.Lock()
-        self._latest: tuple[int, OximeterReading] | None = None
+        self._latest: tuple[int, OximeterReading, str] | None = None
         self._readings = 0
         self._reconnects = 0
         self._opened_once = False
@@ -110,25 +122,55 @@ class OximeterReader:
             self._thread.join(timeout=2.0)
         self._close()
 
+    @property
+    def patient_token(self) -> str:
+        """The token readings are taken under now; empty when no patient is on the chair."""
+        with self._lock:
+            return self._patient_token
+
+    def set_patient(self, token: str) -> None:
+        """Take readings under ``token`` from now on, dropping everything taken before.
+
+        One step under the reader's lock: the latest reading, the bytes waiting in the port
+        and a read in progress all belong to whoever wore the probe before, so none of them
+        can go out under ``token``; vitals are stale until the device sends a new packet.
+        Setting the token already in use changes nothing.
+        """
+        with self._lock:
+            if token == self._patient_token:
+                return
+            port = self._serial
+            if port is not None:
+                with contextlib.suppress(serial.SerialException, OSError, TypeError):
+                    port.reset_input_buffer()
+            self._generation += 1
+            self._latest = None
+            self._patient_token = token
+
     def vitals(self, stamp_ns: int) -> Vitals:
-        """The patient's vitals now, stamped ``stamp_ns``; NaN where there is no valid number."""
+        """The patient's vitals now, stamped ``stamp_ns``; NaN where there is no valid number.
+
+        The token is the one the reading was taken under (the current one when there is no
+        reading), read in the same step as the reading.
+        """
         now = self._clock()
         with self._lock:
             latest = self._latest
+            token = self._patient_token
         if latest is None or now - latest[0] > self._stale_ns:
             return Vitals(
                 stamp_ns,
-                self.patient_token,
+                token,
                 math.nan,
                 math.nan,
                 Perfusion.UNKNOWN,
                 probe_off=False,
                 stale=True,
             )
-        _, r = latest
+        _, r, taken_under = latest
         return Vitals(
             stamp_ns,
-            self.patient_token,
+            taken_under,
             math.nan if r.spo2_pct is None else float(r.spo2_pct),
             math.nan if r.pulse_bpm is None else float(r.pulse_bpm),
             r.perfusion,
@@ -137,21 +179,17 @@ class OximeterReader:
             out_of_track=r.out_of_track,
         )
 
-    def forget(self) -> None:
-        """Drop the last reading: vitals are stale until the device sends a new one (after a
-        change of patient, so that no reading of the previous one goes out under the new)."""
-        with self._lock:
-            self._latest = None
-
     def stats(self) -> OximeterStats:
         """The reader's counters and its decoder's."""
         with self._lock:
             latest = self._latest
             readings = self._readings
+            dropped = self._dropped_on_change
         stale = latest is None or self._clock() - latest[0] > self._stale_ns
         return OximeterStats(
             connected=self._serial is not None,
             readings=readings,
+            dropped_on_change=dropped,
             reconnects=self._reconnects,
             stale=stale,
             last_error=self._last_error,
@@ -190,6 +228,8 @@ class OximeterReader:
                 backoff = 0.05
             port = self._serial
             assert port is not None
+            with self._lock:
+                generation = self._generation
             try:
                 data = port.read(max(1, port.in_waiting))
             except (serial.SerialException, OSError, TypeError) as err:
@@ -198,12 +238,21 @@ class OximeterReader:
                 _log.warning("oximeter on %s lost: %s", self.port, err)
                 self._close()
                 continue
-            if not data:
-                continue
-            now = self._clock()
-            for reading in self._protocol.feed(data):
-                with self._lock:
-                    self._latest = (now, reading)
-                    self._readings += 1
-                if self._on_reading is not None:
-                    self._on_reading(now, reading)
+            if data:
+                self._take(data, self._clock(), generation)
+
+    def _take(self, data: bytes, now: int, generation: int) -> None:
+        """Decode bytes read under patient ``generation``; keep the readings only if it holds."""
+        if generation != self._decoder_generation:
+            # A packet begun before the change of patient is no packet of the new one.
+            self._protocol = self._protocol_type()
+            self._decoder_generation = generation
+        for reading in self._protocol.feed(data):
+            with self._lock:
+                if generation != self._generation:
+                    self._dropped_on_change += 1
+                    continue
+                self._latest = (now, reading, self._patient_token)
+                self._readings += 1
+            if self._on_reading is not None:
+                self._on_reading(now, reading)

@@ -265,3 +265,24 @@ def test_a_stream_through_a_real_agent_reaches_the_monitor(
     assert {p.patient for p in patients} == {TOKEN}
     assert monitor.seqs(Channel.PATIENT) == [0, 1, 2]
     assert monitor.seqs(Channel.VEHICLE) == list(range(len(vehicle)))
+
+
+def test_ticks_keep_samples_going_marked_stale_once_the_mcu_goes_quiet() -> None:
+    sink = RecordingSink()
+    feed = make_feed(sink)
+    for value in chair_stream(0, S):  # the last status at 0.9 s, the last odometry at 0.98 s
+        feed.take(value)
+    assert len(sink.samples) == 10
+    # The MCU says nothing more; a host on a live clock tells the feed the time every 25 ms.
+    for t in range(S, 3 * S, 25 * MS):
+        feed.tick(t)
+    quiet = sink.samples[10:]
+    assert [s.stamp_ns for s in quiet] == list(range(S, 3 * S, 100 * MS))
+    # Up to a second after the last status the samples are current; after it they say so.
+    assert [("state_stale" in s.faults, s.mode) for s in quiet] == [(False, "autonomous")] * 10 + [
+        (True, "fault")
+    ] * 10
+    feed.take(status(3 * S))
+    feed.take(odometry(3 * S + 100 * MS))
+    assert "state_stale" not in sink.samples[-1].faults
+    assert sink.samples[-1].stamp_ns == 3 * S + 100 * MS

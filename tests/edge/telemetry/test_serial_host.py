@@ -139,7 +139,7 @@ def test_vehicle_goes_out_and_vitals_only_with_a_trips_patient(
     monitor.command(trip("c-trip-1", "trip-1"))
     ack = answer(monitor, "c-trip-1")
     assert ack.accepted, ack.reason
-    assert "attendant drives" in ack.reason
+    assert ack.reason == f"trip trip-1 assigned; vitals as {PATIENT}"
     # Right after the start the reader may not have a whole packet yet: those go as stale.
     assert wait_until(lambda: any(not r.stale for r in patients(monitor)), 5)
     assert {r.patient for r in patients(monitor)} == {PATIENT}

@@ -64,7 +64,8 @@ def declare_chair_parameters(node: Node) -> tuple[ChairConfig, dict[str, Any]]:
             raise ConfigError(
                 f"{node.get_fully_qualified_name()}: parameter {spec.name}: {err}"
             ) from err
-    config = validate_parameters(values)
-    if isinstance(config, str):
-        raise ConfigError(f"{node.get_fully_qualified_name()}: invalid parameters: {config}")
+    try:
+        config = validate_parameters(values)
+    except ConfigError as err:
+        raise ConfigError(f"{node.get_fully_qualified_name()}: invalid parameters: {err}") from err
     return config, values

@@ -24,6 +24,7 @@ from sensor_msgs.msg import BatteryState
 from std_srvs.srv import Trigger
 
 from chairlink.config import ChairConfig
+from chairlink.errors import ConfigError
 from chairlink.ros_params import validate_parameters
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
@@ -216,9 +217,10 @@ class FirmwareBridgeNode(Node):
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         candidate = dict(self._values)
         candidate.update({p.name: p.value for p in parameters})
-        config = validate_parameters(candidate)
-        if isinstance(config, str):
-            return SetParametersResult(successful=False, reason=config)
+        try:
+            config = validate_parameters(candidate)
+        except ConfigError as err:
+            return SetParametersResult(successful=False, reason=str(err))
         if config.firmware != self._config.firmware:
             try:
                 ack = self._driver.reconfigure(config.firmware)

@@ -1,13 +1,16 @@
 """telemetry_node: the chair's ROS topics to the hospital monitor over MQTT, and its commands back.
 
 A thin adapter over edge.telemetry.TelemetryAgent (docs/telemetry.md). Uplink: /odom and
-/chair/status become vehicle samples at ``telemetry.vehicle_hz`` (steady clock),
-/patient/vitals and /safety/state go to the agent as they come. Downlink, validated and made
-idempotent by the agent: a remote stop calls the firmware bridge's ``remote_estop`` service and
-is acknowledged only once the MCU has acknowledged it; trips and cancels go out on
-/trip/command for navigation; config changes are applied to the firmware bridge atomically
-through its parameter service. Alarms raised on the chair go to /diagnostics for the
-attendant's display, and the agent's own health at ``ros.diagnostics_hz``.
+/chair/status go through the same ``TelemetryFeed`` as on a chair without ROS, stamped on
+arrival with the steady clock, and become vehicle samples at ``telemetry.vehicle_hz`` (stale
+ones when they stop coming); /patient/vitals and /safety/state go to the agent as they come.
+Downlink, validated and made idempotent by the agent, decided by the chair's rules
+(edge/trips/): a remote stop calls the firmware bridge's ``remote_estop`` service and is
+acknowledged only once the MCU has acknowledged it; trips and cancels that ``TripCommands``
+accepts go out on /trip/command for navigation; config changes that ``config_change`` accepts
+are applied to the firmware bridge atomically through its parameter service. Alarms raised on
+the chair go to /diagnostics for the attendant's display, and the agent's own health at
+``ros.diagnostics_hz``.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from __future__ import annotations
 import math
 import threading
 import time
+from dataclasses import replace
 from typing import Any, Literal
 
 from chairlink_interfaces.msg import ChairStatus, PatientVitals, SafetyState
 from chairlink_interfaces.msg import TripCommand as TripCommandMsg
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry as OdometryMsg
-from pydantic import ValidationError
 from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.client import Client
 from rclpy.clock import Clock
@@ -30,7 +33,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_srvs.srv import Trigger
 
-from chairlink.ros_params import runtime_changes
+from chairlink.errors import ChairlinkError, ConfigError
+from chairlink.ros_params import DYNAMIC_PARAMETERS
 from chairlink.wire.payloads import (
     CancelCommand,
     Command,
@@ -39,7 +43,6 @@ from chairlink.wire.payloads import (
     PayloadError,
     StopCommand,
     TripCommand,
-    describe,
 )
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
@@ -51,14 +54,22 @@ from chairlink_ros.telemetry_conversions import (
 )
 from edge.rosbag.conversions import from_chair_status, from_odometry, from_patient_vitals
 from edge.telemetry.agent import TelemetryAgent
-from edge.telemetry.vehicle_state import VehicleState
+from edge.telemetry.feed import TelemetryFeed
+from edge.trips.commands import (
+    STOP_SET,
+    TripAction,
+    TripCommands,
+    config_change,
+    stop_not_delivered,
+)
 
 __all__ = ["TelemetryNode", "main"]
 
 BRIDGE_NODE = "firmware_bridge"
-STATE_STALE_S = 1.0
-"""With no odometry or MCU status for this long (they come at 50 and 10 Hz), samples say so."""
 SERVICE_TIMEOUT_S = 2.0
+_TICKS_PER_SAMPLE = 4
+"""The feed is told the time this often per sample, so a sample is late by a quarter period at
+most when odometry and status have stopped coming."""
 SafetyName = Literal["clear", "slow", "stop", "estop"]
 _SAFETY_STATES: dict[int, SafetyName] = {
     SafetyState.CLEAR: "clear",
@@ -77,12 +88,7 @@ class TelemetryNode(Node):
         self._config = config
         self._hardware_id = f"{config.identity.chair_id}/telemetry"
         self._frame = config.ros.base_frame
-        self._vehicle = VehicleState()
-        self._vehicle_lock = threading.Lock()
-        self._odometry_at = self._status_at = 0.0
-        # One trip at a time: its patient is the one whose vitals go out.
-        self._trip_lock = threading.Lock()
-        self._trip_id = ""
+        self._trips = TripCommands()
 
         self._trip_pub = self.create_publisher(TripCommandMsg, "trip/command", qos.COMMANDS)
         self._diagnostics_pub = self.create_publisher(
@@ -104,8 +110,16 @@ class TelemetryNode(Node):
             on_local_alarm=self._on_local_alarm,
         )
         self._agent.start()
+        # The vehicle stream runs on the steady clock; the wire wants Unix time: one offset,
+        # taken once, as the serial host does. Vitals go to the agent directly (vitals_node
+        # publishes them at the chair's rate).
+        offset = time.time_ns() - time.monotonic_ns()
+        self._feed = TelemetryFeed.for_chair(self._agent, config, stamp_offset_ns=offset)
+        self._feed_lock = threading.Lock()
         steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(1.0 / config.telemetry.vehicle_hz, self._send_vehicle, clock=steady)
+        self.create_timer(
+            1.0 / (config.telemetry.vehicle_hz * _TICKS_PER_SAMPLE), self._tick, clock=steady
+        )
         self.create_timer(1.0 / config.ros.diagnostics_hz, self._publish_health, clock=steady)
         self.get_logger().info(
             f"chair {config.identity.chair_id} at {config.identity.site}: telemetry to "
@@ -118,6 +132,11 @@ class TelemetryNode(Node):
         """The agent this node adapts."""
         return self._agent
 
+    @property
+    def trips(self) -> TripCommands:
+        """The chair's trip rules, and the trip they have assigned."""
+        return self._trips
+
     def destroy_node(self) -> None:
         """Send what is pending, say offline, and tear the node down."""
         self._agent.stop()
@@ -126,28 +145,18 @@ class TelemetryNode(Node):
     # -- uplink ----------------------------------------------------------------------------------
 
     def _on_odometry(self, message: OdometryMsg) -> None:
-        with self._vehicle_lock:
-            self._vehicle.odometry = from_odometry(message)
-            self._odometry_at = time.monotonic()
+        odometry = replace(from_odometry(message), stamp_ns=time.monotonic_ns())
+        with self._feed_lock:
+            self._feed.take(odometry)
 
     def _on_status(self, message: ChairStatus) -> None:
-        with self._vehicle_lock:
-            self._vehicle.status = from_chair_status(message)
-            self._status_at = time.monotonic()
+        status = replace(from_chair_status(message), stamp_ns=time.monotonic_ns())
+        with self._feed_lock:
+            self._feed.take(status)
 
-    def _send_vehicle(self) -> None:
-        now = time.monotonic()
-        try:
-            with self._vehicle_lock:
-                stale = max(now - self._odometry_at, now - self._status_at) > STATE_STALE_S
-                sample = self._vehicle.sample(time.time_ns(), stale=stale)
-        except ValidationError as err:
-            self.get_logger().warning(
-                f"vehicle state refused: {describe(err)}", throttle_duration_sec=5.0
-            )
-            return
-        if sample is not None:
-            self._agent.vehicle(sample)
+    def _tick(self) -> None:
+        with self._feed_lock:
+            self._feed.tick(time.monotonic_ns())
 
     def _on_vitals(self, message: PatientVitals) -> None:
         vitals = from_patient_vitals(message)
@@ -185,60 +194,70 @@ class TelemetryNode(Node):
     def _on_command(self, command: Command) -> tuple[bool, str]:
         if isinstance(command, StopCommand):
             return self._remote_stop(command)
-        if isinstance(command, TripCommand | CancelCommand):
-            return self._trip(command)
-        return self._configure(command)
-
-    def _trip(self, command: TripCommand | CancelCommand) -> tuple[bool, str]:
-        with self._trip_lock:
-            if isinstance(command, TripCommand):
-                if self._trip_id:
-                    # A second trip would switch the vitals to its patient while the first
-                    # one may still be aboard.
-                    return False, f"busy with trip {self._trip_id}: cancel it first"
-                self._trip_id = command.trip_id
-            elif command.trip_id != self._trip_id:
-                return False, f"trip {command.trip_id} is not assigned to this chair"
-            else:
-                self._trip_id = ""
-        now = self.get_clock().now().to_msg()
-        self._trip_pub.publish(trip_command_message(command, now, self._frame))
-        return True, "passed to navigation on /trip/command"
+        if isinstance(command, TripCommand):
+            decision = self._trips.trip(command, time.monotonic_ns())
+        elif isinstance(command, CancelCommand):
+            decision = self._trips.cancel(command)
+        else:
+            return self._configure(command)
+        if decision.action != TripAction.NONE:
+            now = self.get_clock().now().to_msg()
+            self._trip_pub.publish(trip_command_message(command, now, self._frame))
+        return decision.answer
 
     def _remote_stop(self, command: StopCommand) -> tuple[bool, str]:
         self.get_logger().warning(f"remote stop {command.command_id}: {command.reason}")
-        response = self._call(self._estop, Trigger.Request())
-        if isinstance(response, str):
-            self.get_logger().error(f"remote stop not delivered: {response}")
-            return False, response
+        try:
+            response = self._call(self._estop, Trigger.Request())
+        except _ServiceError as err:
+            self.get_logger().error(f"remote stop not delivered: {err}")
+            return False, stop_not_delivered(str(err))
         if not response.success:
             self.get_logger().error(f"remote stop refused: {response.message}")
-        return bool(response.success), str(response.message)
+            return False, f"firmware bridge: {response.message}"
+        return True, STOP_SET
 
     def _configure(self, command: ConfigCommand) -> tuple[bool, str]:
-        changes = runtime_changes(command.changes)
-        if isinstance(changes, str):
-            return False, changes
-        parameters = [Parameter(n, value=v).to_parameter_msg() for n, v in changes.items()]
-        response = self._call(
-            self._set_bridge_parameters, SetParametersAtomically.Request(parameters=parameters)
-        )
-        if isinstance(response, str):
-            return False, response
+        try:
+            change = config_change(command.changes, self._config, DYNAMIC_PARAMETERS)
+        except ConfigError as err:
+            return False, str(err)
+        if not change.changed:
+            return True, "no change"
+        parameters = [Parameter(n, value=v).to_parameter_msg() for n, v in change.changes.items()]
+        try:
+            response = self._call(
+                self._set_bridge_parameters, SetParametersAtomically.Request(parameters=parameters)
+            )
+        except _ServiceError as err:
+            return False, str(err)
         result = response.result
-        return bool(result.successful), str(result.reason) if not result.successful else "applied"
+        if not result.successful:
+            return False, str(result.reason)
+        self._config = change.config
+        return True, "applied"
 
     def _call(self, client: Client, request: Any) -> Any:
-        """Call a service from a thread other than the executor's; the response, or why not."""
+        """Call a service from a thread other than the executor's and return its response.
+
+        Raises:
+            _ServiceError: the service is not there, or did not answer in time.
+        """
         if not client.service_is_ready():
-            return f"service {client.service_name} not available"
+            raise _ServiceError(f"service {client.service_name} not available")
         done = threading.Event()
         future = client.call_async(request)
         future.add_done_callback(lambda _: done.set())
         if not done.wait(SERVICE_TIMEOUT_S):
             client.remove_pending_request(future)
-            return f"service {client.service_name} did not answer in {SERVICE_TIMEOUT_S} s"
+            raise _ServiceError(
+                f"service {client.service_name} did not answer in {SERVICE_TIMEOUT_S} s"
+            )
         return future.result()
+
+
+class _ServiceError(ChairlinkError):
+    """A service of another node could not be called."""
 
 
 def main(args: list[str] | None = None) -> None:

@@ -6,9 +6,11 @@ at ``oximeter.publish_hz`` on the steady clock, NaN numbers and ``stale`` set wh
 has said nothing valid for ``oximeter.stale_after_s``, so a pulled cable never looks like a
 steady patient.
 
-Vitals belong to a patient: the token comes with the trip that carries them (/trip/command),
-and until one is assigned nothing is published. In simulation sim_node publishes the vitals
-instead of this node.
+Vitals belong to a patient: the token comes with the trip that carries them (/trip/command,
+where telemetry_node publishes only the trips the chair's rules accept), and until one is
+assigned nothing is published. The reader changes the token and drops the previous patient's
+readings in one step, and every reading carries the token it was taken under (hazard H-35).
+In simulation sim_node publishes the vitals instead of this node.
 """
 
 from __future__ import annotations
@@ -75,22 +77,19 @@ class VitalsNode(Node):
     def _on_trip(self, message: TripCommandMsg) -> None:
         if message.action == TripCommandMsg.ASSIGN:
             self._trip_id = message.trip_id
-            if message.patient_token != self._reader.patient_token:
-                # The last reading belongs to whoever wore the probe before.
-                self._reader.forget()
-            self._reader.patient_token = message.patient_token
+            self._reader.set_patient(message.patient_token)
             who = message.patient_token or "no patient"
             self.get_logger().info(f"trip {message.trip_id}: {who}")
         elif message.action == TripCommandMsg.CANCEL and message.trip_id == self._trip_id:
             self._trip_id = ""
-            self._reader.patient_token = ""
-            self._reader.forget()
+            self._reader.set_patient("")
             self.get_logger().info(f"trip {message.trip_id} cancelled: no patient")
 
     def _publish(self) -> None:
-        if not self._reader.patient_token:
-            return
+        # The token comes with the reading, taken in the same step: never checked apart.
         vitals = self._reader.vitals(self.get_clock().now().nanoseconds)
+        if not vitals.patient_token:
+            return
         # Serialised by the same code that records bags, as sim_node publishes them.
         message = to_patient_vitals(self._store, vitals, self._frame)
         self._publisher.publish(bytes(self._store.serialize_cdr(message, PATIENT_VITALS)))
