@@ -7,7 +7,7 @@ ABS_VENV := $(abspath $(VENV))
 STAMP := $(VENV)/.installed
 ROS_STAMP := $(VENV)/.ros-installed
 ROS_BUILT := ros2_ws/install/.built
-ROS_SOURCES := $(shell find ros2_ws/src launch -type f -not -path '*/__pycache__/*' 2>/dev/null)
+ROS_SOURCES := $(shell find ros2_ws/src ros2_ws/vendor launch -type f -not -path '*/__pycache__/*' 2>/dev/null)
 # Every command that loads our ROS packages runs with the colcon workspace sourced.
 WITH_ROS := source ros2_ws/install/setup.sh &&
 
@@ -33,10 +33,19 @@ $(ROS_STAMP): $(STAMP) ros2_ws/requirements.txt ros2_ws/fix_wheel_cmake_paths.py
 	$(BIN)/python ros2_ws/fix_wheel_cmake_paths.py
 	touch $(ROS_STAMP)
 
+# ros2_ws/vendor holds ROS packages PyPI has no wheel of (tf2_msgs). A plain `colcon build`
+# skips the folder (COLCON_IGNORE); here each joins the build only when the venv's ament index
+# lacks it, so a distribution's own package is never shadowed.
+ROS_VENDORED := $(patsubst ros2_ws/vendor/%/,%,$(wildcard ros2_ws/vendor/*/))
+ROS_MISSING := import sys; from ament_index_python import get_packages_with_prefixes as known; \
+	print(" ".join(f"vendor/{name}" for name in sys.argv[1:] if name not in known()))
+
 $(ROS_BUILT): $(ROS_STAMP) $(ROS_SOURCES)
-	cd ros2_ws && AMENT_PREFIX_PATH=$(ABS_VENV) CMAKE_PREFIX_PATH=$(ABS_VENV) \
+	cd ros2_ws && vendored="$$(AMENT_PREFIX_PATH=$(ABS_VENV) $(ABS_VENV)/bin/python \
+		-c '$(ROS_MISSING)' $(ROS_VENDORED))" && \
+		AMENT_PREFIX_PATH=$(ABS_VENV) CMAKE_PREFIX_PATH=$(ABS_VENV) \
 		PATH=$(ABS_VENV)/bin:$$PATH $(ABS_VENV)/bin/colcon build --symlink-install \
-		--event-handlers console_direct- \
+		--base-paths src $$vendored --event-handlers console_direct- \
 		--cmake-args -DPython3_EXECUTABLE=$(ABS_VENV)/bin/python -DBUILD_TESTING=OFF
 	touch $(ROS_BUILT)
 
