@@ -33,16 +33,12 @@ $(ROS_STAMP): $(STAMP) ros2_ws/requirements.txt ros2_ws/fix_wheel_cmake_paths.py
 	$(BIN)/python ros2_ws/fix_wheel_cmake_paths.py
 	touch $(ROS_STAMP)
 
-# ros2_ws/vendor holds ROS packages PyPI has no wheel of (tf2_msgs). A plain `colcon build`
-# skips the folder (COLCON_IGNORE); here each joins the build only when the venv's ament index
-# lacks it, so a distribution's own package is never shadowed.
-ROS_VENDORED := $(patsubst ros2_ws/vendor/%/,%,$(wildcard ros2_ws/vendor/*/))
-ROS_MISSING := import sys; from ament_index_python import get_packages_with_prefixes as known; \
-	print(" ".join(f"vendor/{name}" for name in sys.argv[1:] if name not in known()))
-
-$(ROS_BUILT): $(ROS_STAMP) $(ROS_SOURCES)
+# ros2_ws/vendor holds ROS packages PyPI has no wheel of (tf2_msgs), which a plain
+# `colcon build` skips; each joins this build only when the venv's ament index lacks it
+# (ros2_ws/vendored_packages.py), so a distribution's own package is never shadowed.
+$(ROS_BUILT): $(ROS_STAMP) $(ROS_SOURCES) ros2_ws/vendored_packages.py
 	cd ros2_ws && vendored="$$(AMENT_PREFIX_PATH=$(ABS_VENV) $(ABS_VENV)/bin/python \
-		-c '$(ROS_MISSING)' $(ROS_VENDORED))" && \
+		vendored_packages.py)" && \
 		AMENT_PREFIX_PATH=$(ABS_VENV) CMAKE_PREFIX_PATH=$(ABS_VENV) \
 		PATH=$(ABS_VENV)/bin:$$PATH $(ABS_VENV)/bin/colcon build --symlink-install \
 		--base-paths src $$vendored --event-handlers console_direct- \
