@@ -110,21 +110,16 @@ BridgeFactory = Callable[..., FirmwareBridgeNode]
 
 @pytest.fixture
 def make_bridge(graph: Graph, sim: McuSimulator) -> Iterator[BridgeFactory]:
-    """Start a firmware_bridge_node on the simulator's port, with extra parameter overrides
-    and in a namespace if given.
+    """Start a firmware_bridge_node on the simulator's port, with extra parameter overrides.
 
     The nodes stop before the simulator does, as a chair's software stops before its MCU.
     """
     nodes: list[FirmwareBridgeNode] = []
 
-    def make(
-        overrides: dict[str, Any] | None = None, namespace: str | None = None
-    ) -> FirmwareBridgeNode:
+    def make(overrides: dict[str, Any] | None = None) -> FirmwareBridgeNode:
         params = [Parameter("firmware.port", value=sim.device_path)]
         params += [Parameter(name, value=value) for name, value in (overrides or {}).items()]
-        node = FirmwareBridgeNode(
-            context=graph.context, parameter_overrides=params, namespace=namespace
-        )
+        node = FirmwareBridgeNode(context=graph.context, parameter_overrides=params)
         nodes.append(node)
         graph.add(node)
         assert node.driver.wait_for_link(3.0), node.driver.stats().last_error

@@ -6,12 +6,14 @@ Subscribers join after the nodes sent tf_static and the map: transient local del
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from chairlink_ros import qos
+from chairlink_ros.firmware_bridge_node import FirmwareBridgeNode
 from chairlink_ros.sim_node import SimNode
 from geometry_msgs.msg import TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
@@ -21,8 +23,9 @@ from std_srvs.srv import Trigger
 from tf2_msgs.msg import TFMessage
 
 from chairlink.site import stock_site
+from firmware_bridge.mcu_sim import McuSimulator
 from tests.firmware_bridge.conftest import wait_until
-from tests.ros.conftest import BridgeFactory, Graph
+from tests.ros.conftest import Graph
 from tests.ros.test_firmware_bridge_node import publish_for, twist
 
 SCENARIO = """name: tf
@@ -40,10 +43,27 @@ def topic_appears(graph: Graph, name: str) -> bool:
     return name in dict(graph.probe.get_topic_names_and_types())
 
 
+@pytest.fixture
+def bridge(graph: Graph, sim: McuSimulator) -> Iterator[FirmwareBridgeNode]:
+    """firmware_bridge_node in chair_07's namespace, with its own lidar and camera mounts."""
+    node = FirmwareBridgeNode(
+        context=graph.context,
+        namespace="chair_07",
+        parameter_overrides=[
+            Parameter("firmware.port", value=sim.device_path),
+            Parameter("lidar.mount.x_m", value=0.31),
+            Parameter("camera.mount.pitch_rad", value=0.1),
+        ],
+    )
+    graph.add(node)
+    assert node.driver.wait_for_link(3.0), node.driver.stats().last_error
+    yield node
+    graph.remove(node)  # before the MCU simulator stops, as on a chair
+
+
 def test_the_bridge_latches_the_mounts_and_broadcasts_odom_to_base_link(
-    graph: Graph, make_bridge: BridgeFactory
+    graph: Graph, bridge: FirmwareBridgeNode
 ) -> None:
-    make_bridge({"lidar.mount.x_m": 0.31, "camera.mount.pitch_rad": 0.1}, namespace="chair_07")
     static = graph.collect(TFMessage, "/chair_07/tf_static", qos.TF_STATIC)
     tf = graph.collect(TFMessage, "/chair_07/tf", qos.TF)
     odom = graph.collect(Odometry, "/chair_07/odom", qos.TELEMETRY)
