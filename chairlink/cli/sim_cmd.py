@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edge.rosbag import BagWriter
+from chairlink.config import ChairConfig
+from edge.rosbag import BagWriter, SimTopics
 from edge.sim.runner import Message, RunResult, SimRunner
 from edge.sim.scenario import Scenario, load_scenario
 
@@ -49,8 +50,8 @@ def register(parser: argparse.ArgumentParser) -> None:
         "record",
         help="run a scenario and record what the chair saw and did as a rosbag2",
         description=(
-            "Run a scenario and record /scan, /camera/image_raw (+ camera_info), /odom and "
-            "/cmd_vel to a rosbag2."
+            "Run a scenario and record /scan, /camera/image_raw (+ camera_info), /odom, "
+            "/cmd_vel, /tf, /tf_static and /map to a rosbag2."
         ),
     )
     record.add_argument("scenario", help="scenario YAML")
@@ -150,8 +151,18 @@ def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
 def _record(args: argparse.Namespace) -> int:
     console = Console()
     runner = SimRunner(_scenario(args))
-    with BagWriter(args.output, storage=args.storage, compress_images=args.compress_images) as bag:
-        result = _run_with_progress(runner, console, bag.write_value)
+    with BagWriter(args.output, storage=args.storage) as bag:
+        topics = SimTopics(
+            bag.store, ChairConfig(), runner.site.map, compress_images=args.compress_images
+        )
+        bag.write_all(topics.latched(), 0, latched=True)
+        result = _run_with_progress(
+            runner,
+            console,
+            lambda topic, value: bag.write_all(
+                topics.messages(topic, value, runner.pose), value.stamp_ns
+            ),
+        )
     console.print(_table(result))
     console.print(f"recorded {bag.count} messages to {args.output} ({args.storage})")
     return 0

@@ -2,6 +2,7 @@
 
 from edge.rosbag.errors import BagError
 from edge.rosbag.reader import BagInfo, BagMessage, BagReader, ReadIssue, TopicInfo
+from edge.rosbag.sim_topics import SimTopics
 from edge.rosbag.writer import BagWriter, Storage, ros_messages
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "BagReader",
     "BagWriter",
     "ReadIssue",
+    "SimTopics",
     "Storage",
     "TopicInfo",
     "ros_messages",

@@ -1,6 +1,9 @@
 """Reading any rosbag2 into edge/ values: MCAP or sqlite3, Jazzy or Humble, with or without
 message definitions (old sqlite3 bags carry none; Jazzy's types and ours fill in).
 
+Images take the intrinsics of their camera's camera_info; a camera without one takes chair.yaml's
+calibration (and says so in ``BagReader.assumed_calibration``).
+
 Topics whose type has no edge/ counterpart are skipped and counted; a message that does not
 deserialise is reported with its topic and time, and reading goes on.
 """
@@ -17,7 +20,9 @@ from typing import Any
 from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.rosbag2 import ReaderError
 
+from chairlink.config import ChairConfig
 from chairlink.interfaces import typestore as chairlink_typestore
+from edge.rosbag.calibration import calibration_intrinsics
 from edge.rosbag.conversions import (
     CAMERA_INFO,
     CHAIR_STATUS,
@@ -114,23 +119,29 @@ class BagInfo:
 
 
 class BagReader:
-    """An open rosbag2; use as a context manager."""
+    """An open rosbag2; use as a context manager.
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        camera_mount: Pose2D | None = None,
-        camera_height_m: float = 1.0,
-    ) -> None:
+    Attributes:
+        issues: messages that could not be read, with their topic, time and problem.
+        skipped: per topic, messages of a type edge/ has no value for.
+        assumed_calibration: cameras (``/camera``) whose images had no camera_info to go by,
+            read with chair.yaml's calibration instead.
+    """
+
+    def __init__(self, path: str | Path, *, chair: ChairConfig | None = None) -> None:
         """Open ``path`` on entering. Images become CameraFrames with the intrinsics of their
-        camera_info topic and this mount (bags carry no tf here)."""
+        camera_info topic, or else the calibration of ``chair`` (the stock chair by default),
+        and its camera's mount."""
         self.path = Path(path)
-        self._mount = camera_mount or Pose2D(0.80, 0.0, 0.0)
-        self._camera_height = camera_height_m
+        camera = (chair or ChairConfig()).camera
+        mount = camera.mount
+        self._mount = Pose2D(mount.x_m, mount.y_m, mount.yaw_rad)
+        self._camera_height = mount.z_m
+        self._calibration = calibration_intrinsics(camera.calibration)
         self._reader: AnyReader | None = None
         self.issues: list[ReadIssue] = []
         self.skipped: Counter[str] = Counter()
+        self.assumed_calibration: set[str] = set()
 
     def __enter__(self) -> BagReader:
         if not self.path.exists():
@@ -210,9 +221,11 @@ class BagReader:
                     intrinsics[_camera_of(connection.topic)] = from_camera_info(message)
                     continue
                 if connection.msgtype in _IMAGES:
-                    known = intrinsics.get(_camera_of(connection.topic))
+                    camera = _camera_of(connection.topic)
+                    known = intrinsics.get(camera)
                     if known is None:
-                        raise ValueError("no camera_info for this camera yet")
+                        self.assumed_calibration.add(camera)
+                        known = self._calibration
                     value: Value = from_image(message, known, self._mount, self._camera_height)
                 else:
                     value = _CONVERTERS[connection.msgtype](message, stamp_ns)

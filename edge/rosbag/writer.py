@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from rosbags.interfaces import Connection
+from rosbags.interfaces import (
+    Connection,
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
 from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 from rosbags.typesys.store import Typestore
 
+from chairlink.geometry import CameraConfig
 from chairlink.interfaces import typestore as chairlink_typestore
+from edge.rosbag.calibration import calibration_camera_info
 from edge.rosbag.conversions import (
     BATTERY_STATE,
     CAMERA_INFO,
@@ -40,6 +52,19 @@ __all__ = ["BagWriter", "Storage", "ros_messages"]
 
 Storage = Literal["mcap", "sqlite3"]
 _PLUGINS = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+# What /tf_static and /map were offered with (transient local, keep last 1), so `ros2 bag play`
+# latches them again for late subscribers. Zero durations are rmw's "unspecified": no limit.
+_LATCHED_QOS = Qos(
+    QosHistory.KEEP_LAST,
+    1,
+    QosReliability.RELIABLE,
+    QosDurability.TRANSIENT_LOCAL,
+    QosTime(0, 0),
+    QosTime(0, 0),
+    QosLiveliness.AUTOMATIC,
+    QosTime(0, 0),
+    False,
+)
 
 
 class BagWriter:
@@ -78,13 +103,24 @@ class BagWriter:
             self._writer.close()
             self._writer = None
 
-    def write(self, topic: str, msgtype: str, message: Any, stamp_ns: int) -> None:
-        """Write one message object of the typestore on a topic at a time (ns)."""
+    def write(
+        self, topic: str, msgtype: str, message: Any, stamp_ns: int, *, latched: bool = False
+    ) -> None:
+        """Write one message object of the typestore on a topic at a time (ns).
+
+        A ``latched`` topic (its first message decides) is recorded as offered transient
+        local, as /tf_static and /map are.
+        """
         if self._writer is None:
             raise BagError(f"{self.path}: not open for writing")
         connection = self._connections.get(topic)
         if connection is None:
-            connection = self._writer.add_connection(topic, msgtype, typestore=self.store)
+            connection = self._writer.add_connection(
+                topic,
+                msgtype,
+                typestore=self.store,
+                offered_qos_profiles=[_LATCHED_QOS] if latched else [],
+            )
             self._connections[topic] = connection
         elif connection.msgtype != msgtype:
             raise BagError(
@@ -92,6 +128,13 @@ class BagWriter:
             )
         self._writer.write(connection, stamp_ns, self.store.serialize_cdr(message, msgtype))
         self.count += 1
+
+    def write_all(
+        self, messages: Iterable[tuple[str, str, Any]], stamp_ns: int, *, latched: bool = False
+    ) -> None:
+        """Write (topic, type, message object) triples, all at one time (ns)."""
+        for topic, msgtype, message in messages:
+            self.write(topic, msgtype, message, stamp_ns, latched=latched)
 
     def write_value(
         self,
@@ -111,12 +154,15 @@ def ros_messages(
     value: Scan | Odometry | DriveCommand | CameraFrame | ChairStatus | Tilt | Vitals,
     *,
     compress_images: bool = False,
+    camera: CameraConfig | None = None,
 ) -> list[tuple[str, str, Any]]:
     """The ROS messages (topic, type, message object) a chair publishes for one edge value.
 
     A CameraFrame also gives its CameraInfo on the sibling camera_info topic (and becomes a
-    JPEG CompressedImage on ``topic``/compressed when compressing); a ChairStatus also gives
-    a BatteryState on /battery beside its namespace.
+    JPEG CompressedImage on ``topic``/compressed when compressing); with ``camera``
+    (chair.yaml's), the CameraInfo is its calibration and the image and CameraInfo are stamped
+    in its optical frame. A ChairStatus also gives a BatteryState on /battery beside its
+    namespace.
     """
     match value:
         case Scan():
@@ -126,11 +172,14 @@ def ros_messages(
         case DriveCommand():
             return [(topic, TWIST_STAMPED, to_twist_stamped(store, value))]
         case CameraFrame():
-            info = (
-                topic.rsplit("/", 1)[0] + "/camera_info",
-                CAMERA_INFO,
-                to_camera_info(store, value),
-            )
+            if camera is None:
+                camera_info = to_camera_info(store, value)
+            else:
+                value = dataclasses.replace(value, frame_id=camera.optical_frame_id)
+                camera_info = calibration_camera_info(
+                    store, camera.calibration, value.stamp_ns, camera.optical_frame_id
+                )
+            info = (topic.rsplit("/", 1)[0] + "/camera_info", CAMERA_INFO, camera_info)
             if compress_images:
                 return [
                     info,

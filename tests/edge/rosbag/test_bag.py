@@ -9,11 +9,22 @@ import numpy as np
 import pytest
 from rosbags.rosbag2 import StoragePlugin, Writer
 
+from chairlink.config import ChairConfig
+from chairlink.geometry import CameraCalibration, CameraConfig, Mount
 from chairlink.interfaces import typestore
 from edge.rosbag import BagError, BagReader, BagWriter, Storage
 from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import Scenario
-from edge.types import CameraFrame, ChairStatus, Odometry, Scan, Tilt, Vitals
+from edge.types import (
+    CameraFrame,
+    CameraIntrinsics,
+    ChairStatus,
+    Odometry,
+    Pose2D,
+    Scan,
+    Tilt,
+    Vitals,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -228,3 +239,30 @@ def test_a_damaged_bag_gives_bag_errors_or_read_issues_never_anything_else(tmp_p
             errors.append(str(err))
     assert {"issues", "error"} & set(outcomes)
     assert all(str(tmp_path / "bag") in message for message in errors)
+
+
+def test_images_without_camera_info_take_the_calibration_of_chair_yaml(tmp_path: Path) -> None:
+    from edge.rosbag.conversions import IMAGE, to_image  # noqa: PLC0415
+
+    frame = CameraFrame(
+        7, np.zeros((48, 64, 3), dtype=np.uint8), CameraIntrinsics(1, 1, 1, 1, 0, 0), Pose2D(), 0
+    )
+    with BagWriter(tmp_path / "bag") as bag:
+        bag.write("/front/image_raw", IMAGE, to_image(bag.store, frame), 7)
+    chair = ChairConfig(
+        camera=CameraConfig(
+            mount=Mount(x_m=0.6, y_m=0.1, z_m=1.2, yaw_rad=0.2),
+            calibration=CameraCalibration(width=64, height=48, fx=40.0, fy=41.0, cx=31.5, cy=23.5),
+        )
+    )
+    with BagReader(tmp_path / "bag", chair=chair) as reader:
+        (message,) = reader.messages()
+    assert isinstance(message.value, CameraFrame)
+    assert message.value.intrinsics == CameraIntrinsics(64, 48, 40.0, 41.0, 31.5, 23.5)
+    assert (message.value.mount, message.value.height_m) == (Pose2D(0.6, 0.1, 0.2), 1.2)
+    assert reader.assumed_calibration == {"/front"}
+    assert not reader.issues
+    with BagReader(tmp_path / "bag") as stock:
+        (message,) = stock.messages()
+    assert isinstance(message.value, CameraFrame)
+    assert message.value.intrinsics == CameraIntrinsics(320, 240, 160.0, 160.0, 159.5, 119.5)

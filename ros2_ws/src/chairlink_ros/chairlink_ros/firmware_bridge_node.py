@@ -1,5 +1,9 @@
 """firmware_bridge_node: /cmd_vel to the motor MCU, and the MCU's odometry and state back.
 
+With the odometry goes odom -> base_link on tf; the sensors' mounts (chair.yaml's) go once on
+tf_static at start, latched. Both names are relative, so in a chair's namespace they are the
+namespace's tf and tf_static, with unprefixed frame names (as Nav2's multi-robot bringup has it).
+
 A thin adapter over firmware_bridge.SerialDriver. Parameters are chair.yaml's, flattened
 (chairlink.ros_params), validated through the same schema on declaration and on every change.
 Staleness of /cmd_vel and the diagnostics rate run on the steady clock, so under use_sim_time a
@@ -22,9 +26,11 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import BatteryState
 from std_srvs.srv import Trigger
+from tf2_msgs.msg import TFMessage
 
 from chairlink.config import ChairConfig
 from chairlink.errors import ConfigError
+from chairlink.interfaces import typestore
 from chairlink.ros_params import validate_parameters
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
@@ -36,6 +42,8 @@ from chairlink_ros.firmware_conversions import (
     odometry_message,
 )
 from chairlink_ros.node_main import spin_node
+from edge.rosbag.transforms import TF_MESSAGE, pose_transform, static_transforms, tf_message
+from edge.types import Pose2D
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.errors import LinkError
 from firmware_bridge.messages import (
@@ -78,6 +86,15 @@ class FirmwareBridgeNode(Node):
         self._status_pub = self.create_publisher(ChairStatus, "chair/status", qos.STATE)
         self._diagnostics_pub = self.create_publisher(
             DiagnosticArray, "/diagnostics", qos.DIAGNOSTICS
+        )
+        # TF is built by edge.rosbag.transforms (as sim_node's and the bags') and sent as CDR.
+        self._store = typestore()
+        self._tf_pub = self.create_publisher(TFMessage, "tf", qos.TF)
+        self._tf_static_pub = self.create_publisher(TFMessage, "tf_static", qos.TF_STATIC)
+        self._tf_static_pub.publish(
+            self._tf_bytes(
+                static_transforms(self._store, config, self.get_clock().now().nanoseconds)
+            )
         )
         cmd_type = TwistStamped if ros.cmd_vel_stamped else Twist
         self.create_subscription(cmd_type, "cmd_vel", self._on_cmd_vel, qos.COMMANDS)
@@ -147,10 +164,15 @@ class FirmwareBridgeNode(Node):
         if isinstance(message, Odometry):
             estimate = self._odometry.update(message, received.stamp_ns)
             if estimate is not None:
-                now = self.get_clock().now().to_msg()
+                now = self.get_clock().now()
                 self._odom_pub.publish(
-                    odometry_message(estimate, now, ros.odom_frame, ros.base_frame)
+                    odometry_message(estimate, now.to_msg(), ros.odom_frame, ros.base_frame)
                 )
+                pose = Pose2D(estimate.x_m, estimate.y_m, estimate.theta_rad)
+                transform = pose_transform(
+                    self._store, now.nanoseconds, ros.odom_frame, ros.base_frame, pose
+                )
+                self._tf_pub.publish(self._tf_bytes(tf_message(self._store, [transform])))
         elif isinstance(message, Status):
             if (
                 message.faults & Fault.DRIVE_TIMEOUT
@@ -166,6 +188,9 @@ class FirmwareBridgeNode(Node):
             self._status_pub.publish(
                 chair_status_message(message, self._driver.stats(), now, ros.base_frame)
             )
+
+    def _tf_bytes(self, message: Any) -> bytes:
+        return bytes(self._store.serialize_cdr(message, TF_MESSAGE))
 
     def _publish_diagnostics(self) -> None:
         latest = self._driver.latest_status

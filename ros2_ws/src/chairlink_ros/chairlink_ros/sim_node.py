@@ -2,11 +2,14 @@
 
 The node steps edge.sim's runner on a steady-clock timer, at ``rate`` times real time, and
 publishes what a chair would (/scan, /camera/image_raw and camera_info, /odom, /imu/data,
-/chair/status, /battery, /patient/vitals) with /clock, so nodes under use_sim_time follow the
-simulation. Messages are serialised once by the same code that records bags and published raw,
-so the graph carries byte for byte what a recording holds. /cmd_vel drives the simulated chair
-through the MCU model: a silent /cmd_vel becomes zero after ``cmd_vel_timeout_s`` of simulated
-time, as firmware_bridge_node does on a chair.
+/chair/status, /battery, /patient/vitals, /tf with odom -> base_link, and latched /tf_static
+with the mounts of chair.yaml's parameters) with /clock, so nodes under use_sim_time follow the
+simulation; as ground truth also map -> odom on /tf and the floor, latched, on /map. Messages
+are serialised once by the same code that records bags (edge.rosbag.SimTopics) and published
+raw, so the graph carries byte for byte what a recording holds. All names are relative: in a
+chair's namespace tf and tf_static are the namespace's, with unprefixed frame names. /cmd_vel
+drives the simulated chair through the MCU model: a silent /cmd_vel becomes zero after
+``cmd_vel_timeout_s`` of simulated time, as firmware_bridge_node does on a chair.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from rosgraph_msgs.msg import Clock as ClockMsg
 from chairlink.errors import ChairlinkError
 from chairlink.interfaces import typestore
 from chairlink_ros import qos
+from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.firmware_conversions import command_from_twist, stamp
 from chairlink_ros.node_main import spin_node
-from edge.rosbag import ros_messages
+from edge.rosbag import SimTopics
+from edge.rosbag.sim_topics import RosMessage
 from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import load_scenario
 from edge.stack import SensorMessage
@@ -49,6 +54,7 @@ _QOS: dict[str, QoSProfile] = {
     "chairlink_interfaces/msg/ChairStatus": qos.STATE,
     "chairlink_interfaces/msg/PatientVitals": qos.TELEMETRY,
 }
+_TOPIC_QOS: dict[str, QoSProfile] = {"/tf": qos.TF, "/tf_static": qos.TF_STATIC, "/map": qos.MAP}
 STEP_NS = 10_000_000
 MAX_STEPS_PER_TICK = 50
 
@@ -109,6 +115,7 @@ class SimNode(Node):
             ).value
         except ParameterException as err:
             raise ChairlinkError(f"chairlink_sim: {err}") from err
+        chair, _values = declare_chair_parameters(self)
         if not scenario_path:
             raise ChairlinkError("sim_node needs the 'scenario' parameter: a scenario YAML")
         # The timer steps at most MAX_STEPS_PER_TICK periods per 10 ms tick.
@@ -122,7 +129,9 @@ class SimNode(Node):
             load_scenario(scenario_path), stack_factory=lambda site, start, goal: self._stack
         )
         self._store = typestore()
+        self._topics = SimTopics(self._store, chair, self._runner.site.map)
         self._topic_publishers: dict[str, Publisher] = {}
+        self._send(self._topics.latched())
         self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         cmd_type = TwistStamped if stamped else Twist
         self.create_subscription(cmd_type, "cmd_vel", self._on_cmd_vel, qos.COMMANDS)
@@ -175,11 +184,15 @@ class SimNode(Node):
     def _publish(self, topic: str, value: Message) -> None:
         if topic == "/cmd_vel":
             return  # the graph's own commands, not the simulator's to publish
-        for name, msgtype, message in ros_messages(self._store, topic, value):
+        self._send(self._topics.messages(topic, value, self._runner.pose))
+
+    def _send(self, messages: list[RosMessage]) -> None:
+        for name, msgtype, message in messages:
             publisher = self._topic_publishers.get(name)
             if publisher is None:
+                profile = _TOPIC_QOS.get(name) or _QOS.get(msgtype, qos.TELEMETRY)
                 publisher = self.create_publisher(
-                    _message_class(msgtype), name.lstrip("/"), _QOS.get(msgtype, qos.TELEMETRY)
+                    _message_class(msgtype), name.lstrip("/"), profile
                 )
                 self._topic_publishers[name] = publisher
             publisher.publish(bytes(self._store.serialize_cdr(message, msgtype)))
