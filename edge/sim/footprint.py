@@ -9,11 +9,12 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from chairlink.geometry import FootprintConfig
+from chairlink.geometry import FootprintConfig, point_in_polygon
 from chairlink.site import OccupancyMap
 from edge.sim.shapes import Box, Circle, Shape
 from edge.types import Pose2D
@@ -74,7 +75,7 @@ class Footprint:
         wall_clearance = float(clearance[iy[inside], ix[inside]].min()) if inside.any() else 0.0
         nearest = max(0.0, wall_clearance - grid.resolution / 2)
         reach = self.circumradius_m
-        corners = _corners(self.config.polygon)
+        polygon = _polygon(self.config.polygon)
         for shape in shapes:
             bound = (
                 shape.radius
@@ -84,45 +85,76 @@ class Footprint:
             # Farther than the nearest thing so far, whatever the footprint's heading: skip.
             if math.hypot(shape.x - pose.x, shape.y - pose.y) - bound - reach > nearest:
                 continue
-            distance = _distance(outline, pose, corners, shape)
+            distance = _distance(outline, pose, self.config.polygon, polygon, shape)
             if distance <= 0.0:
                 touching.append(shape.id)
             nearest = min(nearest, max(0.0, distance))
         return Contact(tuple(touching), nearest)
 
 
-def _in_polygon(
-    points: NDArray[np.float64], pose: Pose2D, corners: NDArray[np.float64]
-) -> NDArray[np.bool_]:
-    """Which world points lie inside the polygon ``corners`` (its own frame) placed at ``pose``.
+class _Polygon(NamedTuple):
+    """A polygon's edges, ready for the even-odd test: each from (x0, y0) to (x1, y1)."""
+
+    x0: NDArray[np.float64]
+    y0: NDArray[np.float64]
+    y1: NDArray[np.float64]
+    slope: NDArray[np.float64]
+    """dx/dy of each edge; 0 for a level edge, which no horizontal ray crosses."""
+    low: tuple[float, float]
+    high: tuple[float, float]
+
+
+@functools.lru_cache(maxsize=64)
+def _polygon(polygon: tuple[tuple[float, float], ...]) -> _Polygon:
+    corners = np.array(polygon, dtype=np.float64)
+    x0, y0 = corners[:, 0], corners[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    dy = y1 - y0
+    slope = np.divide(x1 - x0, dy, out=np.zeros_like(dy), where=dy != 0.0)
+    low, high = corners.min(axis=0), corners.max(axis=0)
+    return _Polygon(
+        x0, y0, y1, slope, (float(low[0]), float(low[1])), (float(high[0]), float(high[1]))
+    )
+
+
+def _in_polygon(points: NDArray[np.float64], pose: Pose2D, polygon: _Polygon) -> NDArray[np.bool_]:
+    """Which world points lie inside ``polygon`` (in its own frame) placed at ``pose``.
 
     The even-odd rule of chairlink.geometry.point_in_polygon, for many points at once.
     """
     c, s = math.cos(pose.yaw), math.sin(pose.yaw)
     dx, dy = points[:, 0] - pose.x, points[:, 1] - pose.y
-    lx, ly = (c * dx + s * dy)[:, None], (-s * dx + c * dy)[:, None]
-    x0, y0 = corners[:, 0], corners[:, 1]
-    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    straddles = (y0 > ly) != (y1 > ly)
-    # A level edge straddles nothing: its division by zero is masked out.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = x0 + (ly - y0) * (x1 - x0) / (y1 - y0)
-    return np.asarray((straddles & (lx < crossing)).sum(axis=1) % 2 == 1)
+    lx, ly = c * dx + s * dy, -s * dx + c * dy
+    near = (lx >= polygon.low[0]) & (lx <= polygon.high[0])
+    near &= (ly >= polygon.low[1]) & (ly <= polygon.high[1])
+    if not near.any():
+        return near
+    lx, ly = lx[near, None], ly[near, None]
+    crossing = polygon.x0 + (ly - polygon.y0) * polygon.slope
+    straddles = (polygon.y0 > ly) != (polygon.y1 > ly)
+    near[near] = (straddles & (lx < crossing)).sum(axis=1) % 2 == 1
+    return near
 
 
 def _distance(
-    outline: NDArray[np.float64], pose: Pose2D, corners: NDArray[np.float64], shape: Shape
+    outline: NDArray[np.float64],
+    pose: Pose2D,
+    corners: tuple[tuple[float, float], ...],
+    polygon: _Polygon,
+    shape: Shape,
 ) -> float:
     """Distance from the footprint to a shape; zero or less when they overlap."""
     if isinstance(shape, Circle):
-        centre = np.array([[shape.x, shape.y]])
-        if _in_polygon(centre, pose, corners)[0]:
+        # One point: plain Python beats numpy's per-call overhead several times over.
+        c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+        dx, dy = shape.x - pose.x, shape.y - pose.y
+        if point_in_polygon(c * dx + s * dy, -s * dx + c * dy, corners):
             return 0.0
         return float(
             np.hypot(outline[:, 0] - shape.x, outline[:, 1] - shape.y).min() - shape.radius
         )
     box_outline = _box_outline(shape)
-    if _in_polygon(box_outline, pose, corners).any() or _in_box(outline, shape).any():
+    if _in_polygon(box_outline, pose, polygon).any() or _in_box(outline, shape).any():
         return 0.0
     gaps = np.hypot(
         outline[:, None, 0] - box_outline[None, :, 0], outline[:, None, 1] - box_outline[None, :, 1]
@@ -145,15 +177,8 @@ def _placed(local: NDArray[np.float64], pose: Pose2D) -> NDArray[np.float64]:
 
 
 @functools.lru_cache(maxsize=64)
-def _corners(polygon: tuple[tuple[float, float], ...]) -> NDArray[np.float64]:
-    corners = np.array(polygon, dtype=np.float64)
-    corners.setflags(write=False)
-    return corners
-
-
-@functools.lru_cache(maxsize=64)
 def _local_outline(polygon: tuple[tuple[float, float], ...], spacing: float) -> NDArray[np.float64]:
-    corners = _corners(polygon)
+    corners = np.array(polygon, dtype=np.float64)
     points = []
     for a, b in zip(corners, np.roll(corners, -1, axis=0), strict=True):
         count = max(2, math.ceil(float(np.hypot(*(b - a))) / spacing))
