@@ -186,6 +186,8 @@ class SimRunner:
                 distorting).
         """
         chair = chair or ChairConfig()
+        # The sensors first: a camera the renderer cannot draw is refused before any work.
+        lidar_spec, camera_spec = LidarSpec(chair.lidar), CameraSpec(chair.camera)
         self.scenario = scenario
         self.chair = chair
         self.site = resolve_site(scenario)
@@ -203,8 +205,8 @@ class SimRunner:
         self._goal_xy = (goal_pose.x, goal_pose.y) if goal_pose is not None else None
         self.objects = [_object(i, spec) for i, spec in enumerate(scenario.objects)]
         self.people = self._people(start_waypoint)
-        self.lidar = LidarSimulator(LidarSpec(chair.lidar), self.site.map, lidar_rng)
-        self.camera = CameraSimulator(CameraSpec(chair.camera), self.site.map, camera_rng)
+        self.lidar = LidarSimulator(lidar_spec, self.site.map, lidar_rng)
+        self.camera = CameraSimulator(camera_spec, self.site.map, camera_rng)
         self.vitals = VitalsScript(scenario.vitals, vitals_rng)
         self.tilt = TiltScript(scenario.tilt, tilt_rng)
         if stack_factory is None:

@@ -184,6 +184,7 @@ def run(
     metrics: dict[str, Any] = {
         "recipe": asdict(recipe),
         "opset": OPSET,
+        "chair": chair.model_dump(mode="json", include={"footprint", "lidar", "camera"}),
         "data": {
             "train_frames": len(train_frames),
             "train_scans": len(train_scans),
