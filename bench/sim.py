@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.figures import Figure
+from chairlink.config import ChairConfig
 from chairlink.site import stock_site
 from edge.sim.lidar import LidarSimulator, LidarSpec
 from edge.sim.runner import SimRunner
@@ -21,6 +22,8 @@ __all__ = ["realtime_factor", "scans_per_s"]
 def scans_per_s(scans: int = 3000) -> Figure:
     """[sim.scans_per_s]: stock lidar scans (720 beams) ray-cast per second in the stock site.
 
+    The stock chair's lidar is chair.yaml's defaults (chairlink/geometry.py).
+
     One core; the chair drives the length of corridor A past ten people and five beds.
     """
     site = stock_site()
@@ -32,7 +35,7 @@ def scans_per_s(scans: int = 3000) -> Figure:
         Box(20 + i, ObjectClass.BED, 22.0 + 10.0 * i, 9.5, 0.0, 2.0, 0.9, 0.0, 0.6)
         for i in range(5)
     ]
-    lidar = LidarSimulator(LidarSpec(), site.map, np.random.default_rng(0))
+    lidar = LidarSimulator(LidarSpec(ChairConfig().lidar), site.map, np.random.default_rng(0))
     lidar.scan(0, Pose2D(18.0, 10.2, 0.0), shapes)  # compile the kernel outside the clock
     start = time.perf_counter()
     for i in range(scans):
@@ -52,8 +55,9 @@ def scans_per_s(scans: int = 3000) -> Figure:
 def realtime_factor() -> Figure:
     """[sim.realtime_factor]: simulated seconds per wall second, stock scenario, one core.
 
-    Lidar (10 Hz) and camera (15 Hz, 320 x 240) on, nine people, three objects; the scripted
-    route follower stands in for a stack (it costs microseconds a step).
+    The stock chair (chair.yaml's defaults): lidar (10 Hz) and camera (15 Hz, 320 x 240) on,
+    nine people, three objects; the scripted route follower stands in for a stack (it costs
+    microseconds a step).
     """
     scenario = load_scenario(
         Path(__file__).resolve().parents[1] / "scenarios" / "corridor-walk.yaml"

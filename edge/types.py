@@ -9,9 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from chairlink.geometry import CameraCalibration
 
 __all__ = [
     "CameraFrame",
@@ -117,6 +121,12 @@ class CameraIntrinsics:
         """Square pixels, principal point at the centre, the given horizontal field of view."""
         f = (width / 2.0) / math.tan(horizontal_fov_rad / 2.0)
         return CameraIntrinsics(width, height, f, f, (width - 1) / 2.0, (height - 1) / 2.0)
+
+    @staticmethod
+    def from_calibration(calibration: CameraCalibration) -> CameraIntrinsics:
+        """The pinhole part of a chair.yaml calibration (its distortion is not carried)."""
+        c = calibration
+        return CameraIntrinsics(c.width, c.height, c.fx, c.fy, c.cx, c.cy)
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from chairlink.config import ChairConfig
+from chairlink.config import load_chair_config
 from edge.rosbag import BagWriter, SimTopics
 from edge.sim.runner import Message, RunResult, SimRunner
 from edge.sim.scenario import Scenario, load_scenario
@@ -37,6 +37,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     run.add_argument("scenario", help="scenario YAML, e.g. scenarios/corridor-walk.yaml")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--duration", type=float, help="override the scenario's duration (s)")
+    _add_config(run)
     run.add_argument(
         "--telemetry",
         metavar="CHAIR_YAML",
@@ -62,7 +63,23 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     record.add_argument("--seed", type=int, help="override the scenario's seed")
     record.add_argument("--duration", type=float, help="override the scenario's duration (s)")
+    _add_config(record)
     record.set_defaults(handler=_record)
+
+
+def _add_config(verb: argparse.ArgumentParser) -> None:
+    verb.add_argument(
+        "--config",
+        metavar="CHAIR_YAML",
+        help=(
+            "the simulated chair's chair.yaml: footprint, lidar and camera mounts and layout, "
+            "firmware limits (default: the stock chair)"
+        ),
+    )
+
+
+def _runner(args: argparse.Namespace) -> SimRunner:
+    return SimRunner(_scenario(args), chair=load_chair_config(args.config))
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
@@ -96,13 +113,12 @@ def _run_with_progress(
 
 def _run(args: argparse.Namespace) -> int:
     console = Console()
-    runner = SimRunner(_scenario(args))
+    runner = _runner(args)
     if args.telemetry is None:
         result = _run_with_progress(runner, console)
         console.print(_table(result))
         return 0
     # Imported here: a run without telemetry needs no MQTT client.
-    from chairlink.config import load_chair_config  # noqa: PLC0415
     from edge.telemetry.agent import TelemetryAgent  # noqa: PLC0415
     from edge.telemetry.feed import TelemetryFeed  # noqa: PLC0415
 
@@ -150,10 +166,10 @@ def _wait(condition: Callable[[], bool], timeout_s: float) -> bool:
 
 def _record(args: argparse.Namespace) -> int:
     console = Console()
-    runner = SimRunner(_scenario(args))
+    runner = _runner(args)
     with BagWriter(args.output, storage=args.storage) as bag:
         topics = SimTopics(
-            bag.store, ChairConfig(), runner.site.map, compress_images=args.compress_images
+            bag.store, runner.chair, runner.site.map, compress_images=args.compress_images
         )
         bag.write_all(topics.latched(), 0, latched=True)
         result = _run_with_progress(

@@ -7,6 +7,13 @@ than what is already there (a per-pixel depth buffer gives occlusion). Walls are
 distance, the floor is tiled in world coordinates, people wear seeded colours, and each frame
 gets a lighting gain and pixel noise.
 
+The camera's mount and calibration are the chair's (chair.yaml's camera section,
+chairlink.geometry.CameraConfig): columns and rows are projected with the calibration's fx, fy,
+cx and cy, from the mount's x, y, yaw and height. The renderer draws a level, undistorted
+pinhole, so a mount with roll or pitch, or a calibration with distortion, is refused by name.
+Only what a real camera would not declare lives here: noise, gain, how far it renders, and the
+walls' height.
+
 Every frame comes with its ground truth: per object in view, its bounding box, class, range and
 visible fraction: visible pixels over the pixels it would cover unoccluded on a sensor without
 edges, so that a person cut off by the frame (the torso of someone a step in front of the
@@ -24,7 +31,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from chairlink.geometry import CameraConfig
 from chairlink.site import OccupancyMap
+from edge.sim.errors import SimError
 from edge.sim.raycast import cast_grid
 from edge.sim.render import finish, paint_room, paint_solid
 from edge.sim.shapes import Box, Circle, ObjectClass, Shape, hits
@@ -49,23 +58,47 @@ _OBJECT_COLOURS = {
 
 @dataclass(frozen=True)
 class CameraSpec:
-    """The forward camera: 320 x 240 at 15 Hz, 90 degrees wide, 1.0 m up at the chair's front."""
+    """A simulated camera: the chair's camera (mount, calibration, rate) and its errors.
 
-    width: int = 320
-    height: int = 240
-    horizontal_fov_rad: float = math.radians(90)
-    rate_hz: float = 15.0
-    mount: Pose2D = field(default_factory=lambda: Pose2D(0.80, 0.0, 0.0))
-    height_m: float = 1.0
+    Raises:
+        SimError: the camera is tilted (roll or pitch) or distorts: the renderer draws a level,
+            undistorted pinhole.
+    """
+
+    config: CameraConfig = field(default_factory=CameraConfig)
+    """The chair's camera, from chair.yaml; the default is the stock chair's."""
     range_max_m: float = 30.0
+    """Nothing farther than this is drawn, m."""
     noise_sigma: float = 3.0
+    """Standard deviation of the pixel noise, in 0-255 levels."""
     gain_sigma: float = 0.05
-    frame_id: str = "camera"
+    """Standard deviation of each frame's lighting gain around 1."""
+
+    def __post_init__(self) -> None:
+        mount = self.config.mount
+        for name, value in (("roll_rad", mount.roll_rad), ("pitch_rad", mount.pitch_rad)):
+            if value != 0.0:
+                raise SimError(
+                    f"camera.mount.{name} is {value}: the simulator renders a level camera "
+                    "(roll_rad and pitch_rad 0)"
+                )
+        calibration = self.config.calibration
+        if any(calibration.distortion):
+            raise SimError(
+                f"camera.calibration.distortion is {list(calibration.distortion)}: the "
+                "simulator renders an undistorted camera (every coefficient 0)"
+            )
 
     @property
     def intrinsics(self) -> CameraIntrinsics:
-        """The pinhole model of this spec."""
-        return CameraIntrinsics.from_fov(self.width, self.height, self.horizontal_fov_rad)
+        """The pinhole model of the chair's calibration."""
+        return CameraIntrinsics.from_calibration(self.config.calibration)
+
+    @property
+    def mount(self) -> Pose2D:
+        """The camera's position and heading on base_link."""
+        mount = self.config.mount
+        return Pose2D(mount.x_m, mount.y_m, mount.yaw_rad)
 
 
 class _Canvas(NamedTuple):
@@ -95,14 +128,20 @@ class CameraSimulator:
         self._rng = rng
         k = spec.intrinsics
         self._k = k
-        u = np.arange(spec.width, dtype=np.float64)
+        self._mount = spec.mount
+        self._height_m = spec.config.mount.z_m
+        u = np.arange(k.width, dtype=np.float64)
         self._tan = (k.cx - u) / k.fx  # left of centre is positive (ROS yaw convention)
         self._column_angles = np.arctan(self._tan)
         self._cos = np.cos(self._column_angles)
-        self._rows = np.arange(spec.height, dtype=np.float64)[:, None]
+        # Half the field of view on the wider side (the principal point may be off centre),
+        # to the outer edges of the outermost pixels.
+        self._half_fov = max(
+            math.atan((k.cx + 0.5) / k.fx), math.atan((k.width - 0.5 - k.cx) / k.fx)
+        )
         # Pixel noise comes from a seeded pool, one picked per frame: drawing 230,000 normals
         # every frame would cost more than rendering it.
-        pool = rng.normal(0.0, spec.noise_sigma, (NOISE_POOL, spec.height, spec.width, 3))
+        pool = rng.normal(0.0, spec.noise_sigma, (NOISE_POOL, k.height, k.width, 3))
         self._noise = np.clip(np.round(pool), -127, 127).astype(np.int8)
 
     def render(
@@ -110,7 +149,7 @@ class CameraSimulator:
     ) -> tuple[CameraFrame, list[ObjectTruth]]:
         """One frame from the chair's pose, and the ground truth of the objects in it."""
         spec, k = self.spec, self._k
-        camera = chair.compose(spec.mount)
+        camera = chair.compose(self._mount)
         angles = np.asarray(camera.yaw + self._column_angles, dtype=np.float64)
         grid = self._grid
         walls = cast_grid(
@@ -123,9 +162,9 @@ class CameraSimulator:
         )
         wall_depth = walls * self._cos  # distance along the optical axis
 
-        image = np.empty((spec.height, spec.width, 3), dtype=np.float32)
-        depth = np.full((spec.height, spec.width), np.inf, dtype=np.float32)
-        ids = np.full((spec.height, spec.width), -1, dtype=np.int32)
+        image = np.empty((k.height, k.width, 3), dtype=np.float32)
+        depth = np.full((k.height, k.width), np.inf, dtype=np.float32)
+        ids = np.full((k.height, k.width), -1, dtype=np.int32)
         self._paint_room(image, depth, camera, wall_depth)
 
         truths: list[ObjectTruth] = []
@@ -137,7 +176,9 @@ class CameraSimulator:
 
         gain = 1.0 + self._rng.normal(0.0, spec.gain_sigma)
         pixels = finish(image, gain, self._noise[self._rng.integers(NOISE_POOL)])
-        frame = CameraFrame(stamp_ns, pixels, k, spec.mount, spec.height_m, spec.frame_id)
+        frame = CameraFrame(
+            stamp_ns, pixels, k, self._mount, self._height_m, spec.config.optical_frame_id
+        )
         return frame, truths
 
     def _paint_room(
@@ -155,7 +196,7 @@ class CameraSimulator:
             self._tan,
             k.fy,
             k.cy,
-            self.spec.height_m,
+            self._height_m,
             WALL_HEIGHT_M,
             camera.x,
             camera.y,
@@ -176,9 +217,7 @@ class CameraSimulator:
             return False
         bearing = math.atan2(dy, dx) - camera.yaw
         bearing = math.atan2(math.sin(bearing), math.cos(bearing))
-        return abs(bearing) <= self.spec.horizontal_fov_rad / 2 + math.asin(
-            min(1.0, radius / distance)
-        )
+        return abs(bearing) <= self._half_fov + math.asin(min(1.0, radius / distance))
 
     def _paint(
         self, canvas: _Canvas, camera: Pose2D, angles: NDArray[np.float64], shape: Shape
@@ -203,13 +242,13 @@ class CameraSimulator:
             shape.id,
             k.fy,
             k.cy,
-            self.spec.height_m,
+            self._height_m,
         )
         if covered == 0:
             return None
         distance = math.hypot(shape.x - camera.x, shape.y - camera.y)
         whole = float(max(unclipped, covered))
-        touches_edge = columns[0] == 0 or columns[-1] == self.spec.width - 1
+        touches_edge = columns[0] == 0 or columns[-1] == k.width - 1
         if touches_edge:
             whole += self._columns_outside(camera, shape) * whole / columns.size
         return ObjectTruth(
@@ -246,7 +285,7 @@ class CameraSimulator:
         k = self._k
         left = k.cx - k.fx * math.tan(max(wrapped))
         right = k.cx - k.fx * math.tan(min(wrapped))
-        return max(0.0, -left) + max(0.0, right - (self.spec.width - 1))
+        return max(0.0, -left) + max(0.0, right - (k.width - 1))
 
 
 def _tall(shape: Shape) -> Shape:

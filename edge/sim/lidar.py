@@ -1,20 +1,21 @@
 """The simulated 2D lidar: ray casting against the map and the shapes, with noise and dropouts.
 
-The stock sensor is a 360-degree scanner at 0.5 degrees (720 beams, 10 Hz, 0.15-12 m, about
-1 cm of range noise), like the RPLidar class on a TurtleBot 4, mounted 0.30 m up, the height
-from which a safety scanner still sees legs (docs/references.md). Every scan comes with its
-ground truth: per beam, the id and class of what it hit.
+The sensor's mount and beam layout are the chair's (chair.yaml's lidar section,
+chairlink.geometry.LidarConfig): the scan plane lies at the mount's height, its origin and
+heading at the mount's x, y and yaw. Only what a real sensor would not declare lives here: about
+1 cm of range noise and the dropout rate. Every scan comes with its ground truth: per beam, the
+id and class of what it hit.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from chairlink.geometry import LidarConfig
 from chairlink.site import OccupancyMap
 from edge.sim.raycast import cast_grid
 from edge.sim.shapes import ObjectClass, Shape, hits
@@ -27,24 +28,20 @@ WALL_ID = 0
 
 @dataclass(frozen=True)
 class LidarSpec:
-    """A planar scanner's geometry, timing and errors; defaults are the stock sensor."""
+    """A simulated scanner: the chair's lidar (mount, beams, ranges, rate) and its errors."""
 
-    beams: int = 720
-    angle_min: float = -math.pi
-    fov: float = 2 * math.pi
-    range_min: float = 0.15
-    range_max: float = 12.0
-    rate_hz: float = 10.0
+    config: LidarConfig = field(default_factory=LidarConfig)
+    """The chair's lidar, from chair.yaml; the default is the stock chair's."""
     noise_sigma_m: float = 0.01
+    """Standard deviation of the range noise, m."""
     dropout_rate: float = 0.0
-    height_m: float = 0.30
-    mount: Pose2D = field(default_factory=lambda: Pose2D(0.25, 0.0, 0.0))
-    frame_id: str = "laser"
+    """Share of beams that return nothing (NaN)."""
 
     @property
-    def angle_increment(self) -> float:
-        """Angle between neighbouring beams."""
-        return self.fov / self.beams
+    def mount(self) -> Pose2D:
+        """The scan plane's origin and heading on base_link."""
+        mount = self.config.mount
+        return Pose2D(mount.x_m, mount.y_m, mount.yaw_rad)
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,14 +61,16 @@ class LidarSimulator:
         self._grid = grid
         self._occupied = np.ascontiguousarray(grid.occupied, dtype=np.uint8)
         self._rng = rng
-        self._beam_angles = spec.angle_min + spec.angle_increment * np.arange(spec.beams)
+        self._mount = spec.mount
+        lidar = spec.config
+        self._beam_angles = lidar.angle_min_rad + lidar.angle_increment_rad * np.arange(lidar.beams)
 
     def scan(
         self, stamp_ns: int, chair: Pose2D, shapes: Sequence[Shape] = ()
     ) -> tuple[Scan, BeamTruth]:
         """One scan from the chair's pose, and its per-beam ground truth."""
-        spec = self.spec
-        sensor = chair.compose(spec.mount)
+        spec, lidar = self.spec, self.spec.config
+        sensor = chair.compose(self._mount)
         world_angles = np.asarray(sensor.yaw + self._beam_angles, dtype=np.float64)
         walls = cast_grid(
             self._occupied,
@@ -79,31 +78,31 @@ class LidarSimulator:
             (self._grid.origin[0], self._grid.origin[1]),
             (sensor.x, sensor.y),
             world_angles,
-            max_range=spec.range_max,
+            max_range=lidar.range_max_m,
         )
-        objects, object_ids = hits((sensor.x, sensor.y), world_angles, shapes, spec.height_m)
+        objects, object_ids = hits((sensor.x, sensor.y), world_angles, shapes, lidar.mount.z_m)
         true_ranges = np.minimum(walls, objects)
         ids = np.where(objects < walls, object_ids, WALL_ID).astype(np.int32)
-        ids[~np.isfinite(true_ranges) | (true_ranges > spec.range_max)] = -1
+        ids[~np.isfinite(true_ranges) | (true_ranges > lidar.range_max_m)] = -1
         classes_by_id = {s.id: s.cls for s in shapes}
-        classes = np.full(spec.beams, ObjectClass.NONE, dtype=np.int8)
+        classes = np.full(lidar.beams, ObjectClass.NONE, dtype=np.int8)
         classes[ids == WALL_ID] = ObjectClass.WALL
         for object_id in np.unique(ids[ids > 0]):
             classes[ids == object_id] = classes_by_id[int(object_id)]
 
-        measured = true_ranges + self._rng.normal(0.0, spec.noise_sigma_m, spec.beams)
-        measured[(true_ranges > spec.range_max) | (measured > spec.range_max)] = np.inf
-        measured[measured < spec.range_min] = -np.inf
+        measured = true_ranges + self._rng.normal(0.0, spec.noise_sigma_m, lidar.beams)
+        measured[(true_ranges > lidar.range_max_m) | (measured > lidar.range_max_m)] = np.inf
+        measured[measured < lidar.range_min_m] = -np.inf
         if spec.dropout_rate > 0.0:
-            measured[self._rng.random(spec.beams) < spec.dropout_rate] = np.nan
+            measured[self._rng.random(lidar.beams) < spec.dropout_rate] = np.nan
         scan = Scan(
             stamp_ns=stamp_ns,
-            angle_min=spec.angle_min,
-            angle_increment=spec.angle_increment,
-            range_min=spec.range_min,
-            range_max=spec.range_max,
+            angle_min=lidar.angle_min_rad,
+            angle_increment=lidar.angle_increment_rad,
+            range_min=lidar.range_min_m,
+            range_max=lidar.range_max_m,
             ranges=measured.astype(np.float32),
-            frame_id=spec.frame_id,
-            scan_time_s=1.0 / spec.rate_hz,
+            frame_id=lidar.frame_id,
+            scan_time_s=1.0 / lidar.rate_hz,
         )
         return scan, BeamTruth(true_ranges, ids, classes)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chairlink.config import FirmwareConfig
+from chairlink.config import ChairConfig
 from chairlink.site import Site, Waypoint, load_site, stock_site
 from edge.nav.route_planner import NoRouteError, nearest_waypoint, plan_route
 from edge.sim.camera import CameraSimulator, CameraSpec, ObjectTruth
@@ -167,21 +167,36 @@ class SimRunner:
         self,
         scenario: Scenario,
         *,
+        chair: ChairConfig | None = None,
         stack_factory: Callable[[Site, Pose2D, Waypoint | None], Stack] | None = None,
-        firmware: FirmwareConfig | None = None,
-        lidar: LidarSpec | None = None,
-        camera: CameraSpec | None = None,
-        footprint: Footprint | None = None,
     ) -> None:
-        """Build the world of a scenario; ``camera=None`` uses the stock camera."""
+        """Build the world of a scenario around a chair.
+
+        Args:
+            scenario: what happens in the run.
+            chair: the simulated chair's config: its footprint, lidar and camera (mounts,
+                beams, calibration, rates) and its MCU's firmware settings; None for the stock
+                chair.
+            stack_factory: builds the stack that drives the chair from the site, the start
+                pose and the goal; None for the scripted driver.
+
+        Raises:
+            ScenarioError: the scenario does not fit its site.
+            SimError: the chair's camera is one the simulator cannot render (tilted or
+                distorting).
+        """
+        chair = chair or ChairConfig()
+        # The sensors first: a camera the renderer cannot draw is refused before any work.
+        lidar_spec, camera_spec = LidarSpec(chair.lidar), CameraSpec(chair.camera)
         self.scenario = scenario
+        self.chair = chair
         self.site = resolve_site(scenario)
         # One stream per part, so a change in one (a fault that draws more numbers, a bigger
         # camera) leaves the others' draws as they were and runs stay comparable.
         streams = [np.random.default_rng(s) for s in np.random.SeedSequence(scenario.seed).spawn(6)]
         self._rng, lidar_rng, camera_rng, vitals_rng, tilt_rng, self._fault_rng = streams
-        self._firmware = firmware or FirmwareConfig()
-        self._footprint = footprint or Footprint()
+        self._firmware = chair.firmware
+        self._footprint = Footprint(chair.footprint)
         self.start_pose, start_waypoint = _place(self.site, scenario.chair.start, "chair.start")
         self.goal: Waypoint | None = None
         goal_pose: Pose2D | None = None
@@ -190,8 +205,8 @@ class SimRunner:
         self._goal_xy = (goal_pose.x, goal_pose.y) if goal_pose is not None else None
         self.objects = [_object(i, spec) for i, spec in enumerate(scenario.objects)]
         self.people = self._people(start_waypoint)
-        self.lidar = LidarSimulator(lidar or LidarSpec(), self.site.map, lidar_rng)
-        self.camera = CameraSimulator(camera or CameraSpec(), self.site.map, camera_rng)
+        self.lidar = LidarSimulator(lidar_spec, self.site.map, lidar_rng)
+        self.camera = CameraSimulator(camera_spec, self.site.map, camera_rng)
         self.vitals = VitalsScript(scenario.vitals, vitals_rng)
         self.tilt = TiltScript(scenario.tilt, tilt_rng)
         if stack_factory is None:
@@ -206,8 +221,8 @@ class SimRunner:
         self._on_message: Callable[[str, Message], None] | None = None
         self._loop: _Loop | None = None
         self._last_frame: CameraFrame | None = None
-        self._scan_period = round(1e9 / self.lidar.spec.rate_hz)
-        self._frame_period = round(1e9 / self.camera.spec.rate_hz)
+        self._scan_period = round(1e9 / chair.lidar.rate_hz)
+        self._frame_period = round(1e9 / chair.camera.rate_hz)
         self._clearance = self.site.clearance()
 
     def _scripted(self, start_waypoint: Waypoint) -> Stack:

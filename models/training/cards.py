@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+from models.training.networks import DETECTOR_STRIDE
 
 __all__ = ["detector_card", "segmenter_card"]
 
@@ -40,6 +43,9 @@ def detector_card(metrics: dict[str, Any]) -> str:
     """The detector's card, in Markdown."""
     det, r = metrics["detector"], metrics["recipe"]
     counts = metrics["data"]["train_objects"]
+    calibration = metrics["chair"]["camera"]["calibration"]
+    height, width = calibration["height"], calibration["width"]
+    cells = f"{math.ceil(height / DETECTOR_STRIDE)}, {math.ceil(width / DETECTOR_STRIDE)}"
     rows = "\n".join(
         f"| {name} | {int(c['objects'])} | {c['ap50']:.3f} | {c['precision']:.3f} | "
         f"{c['recall']:.3f} | {counts[name]} |"
@@ -57,13 +63,14 @@ top-down merge to stride 8 as in a feature pyramid, and three 1x1 heads.
 Source: models/training/networks.py.
 
 ## Input
-`image`: float32 (1, 3, 240, 320), RGB, pixel values / 255 (no mean or std). Frames of another
-size are letterboxed (scaled to fit, centred, padded with 114) by the runtime.
+`image`: float32 (1, 3, {height}, {width}), RGB, pixel values / 255 (no mean or std). Frames
+of another size are letterboxed (scaled to fit, centred, padded with 114) by the runtime.
 
 ## Output
-`heads`: float32 (1, 10, 30, 40), one cell per 8 x 8 input pixels. Channels 0-5: per class a
-centre heatmap in [0, 1] for person, wheelchair, bed, cart, pole, other; 6-7: the centre's
-offset within its cell (x, y, in cells); 8-9: box width and height in input pixels. The runtime
+`heads`: float32 (1, 10, {cells}), one cell per {DETECTOR_STRIDE} x {DETECTOR_STRIDE} input
+pixels. Channels 0-5: per class a centre heatmap in [0, 1] for person, wheelchair, bed, cart,
+pole, other; 6-7: the centre's offset within its cell (x, y, in cells); 8-9: box width and
+height in input pixels. The runtime
 (edge/perception/decoding.py) keeps 3 x 3 heatmap peaks at or above the score threshold, then
 class-wise non-maximum suppression at IoU 0.5. Shipped score threshold:
 **{det["threshold"]:.2f}**, chosen on the threshold-choice seeds safety first: of the
@@ -103,6 +110,12 @@ Precision and recall are at the shipped threshold. ONNX on onnxruntime matches t
 def segmenter_card(metrics: dict[str, Any]) -> str:
     """The segmenter's card, in Markdown."""
     seg, r = metrics["segmenter"], metrics["recipe"]
+    lidar = metrics["chair"]["lidar"]
+    beams = lidar["beams"]
+    layout = (
+        f"from {math.degrees(lidar['angle_min_rad']):g} degrees in "
+        f"{math.degrees(lidar['fov_rad'] / beams):g} degree steps"
+    )
     rows = "\n".join(f"| {name} | {v:.3f} |" for name, v in seg["iou"].items())
     return f"""# Model card: lidar beam segmenter (`segmenter.onnx`)
 
@@ -116,14 +129,14 @@ last beams are neighbours), then a 1x1 classifier. It labels every beam free, st
 Source: models/training/networks.py.
 
 ## Input
-`scan`: float32 (1, 2, 720), the stock lidar's beams from -180 degrees in 0.5 degree steps.
-Channel 0: range / 12 m, clipped to [0, 1], 1 for no return (+inf). Channel 1: 1 where the beam
-measured (a range or no return), 0 for NaN, below range_min, or not covered. A scan of another
-length or field of view is resampled to these beams by nearest beam, and the classes mapped
-back the same way (edge/perception/segmenter.py).
+`scan`: float32 (1, 2, {beams}), the lidar's beams {layout}. Channel 0:
+range / {lidar["range_max_m"]:g} m, clipped to [0, 1], 1 for no return (+inf). Channel 1: 1
+where the beam measured (a range or no return), 0 for NaN, below range_min, or not covered. A
+scan of another length or field of view is resampled to these beams by nearest beam, and the
+classes mapped back the same way (edge/perception/segmenter.py).
 
 ## Output
-`logits`: float32 (1, 3, 720), per beam the logits of free (nothing within range),
+`logits`: float32 (1, 3, {beams}), per beam the logits of free (nothing within range),
 static (walls, beds, carts, poles, wheelchairs) and person.
 
 ## Training data

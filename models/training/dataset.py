@@ -8,20 +8,24 @@ from its seeds alone. Everything here is simulated, and the model cards say so.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import multiprocessing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from chairlink.config import ChairConfig
+from chairlink.geometry import CameraConfig, LidarConfig
 from chairlink.site import Site, WaypointKind, stock_site
 from edge.nav.route_planner import plan_route
-from edge.sim.camera import CameraSpec, ObjectTruth
-from edge.sim.lidar import LidarSpec
+from edge.sim.camera import ObjectTruth
 from edge.sim.runner import SimRunner
 from edge.sim.scenario import Scenario
 from edge.sim.shapes import ObjectClass
@@ -42,6 +46,8 @@ __all__ = [
     "training_scenario",
     "write_shard",
 ]
+
+_Sensor = TypeVar("_Sensor", LidarConfig, CameraConfig)
 
 DETECTOR_CLASSES = ("person", "wheelchair", "bed", "cart", "pole", "other")
 """The detector's classes, in output order."""
@@ -101,9 +107,18 @@ class ScanSample:
 
 
 def stock_scan(ranges: NDArray[np.float32]) -> Scan:
-    """A scan of the stock lidar with these ranges."""
-    spec = LidarSpec()
-    return Scan(0, spec.angle_min, spec.angle_increment, spec.range_min, spec.range_max, ranges)
+    """A scan of the stock chair's lidar (chair.yaml's defaults) with these ranges."""
+    lidar = LidarConfig()
+    return Scan(
+        0,
+        lidar.angle_min_rad,
+        lidar.angle_increment_rad,
+        lidar.range_min_m,
+        lidar.range_max_m,
+        ranges,
+        lidar.frame_id,
+        1.0 / lidar.rate_hz,
+    )
 
 
 def beam_labels(classes: NDArray[np.int8]) -> NDArray[np.int64]:
@@ -172,19 +187,30 @@ def camera_sample(image: NDArray[np.uint8], truth: list[ObjectTruth]) -> CameraS
 
 
 def samples(
-    seed: int, *, frame_hz: float = 5.0, scan_hz: float = 5.0, duration_s: float = 40.0
+    seed: int,
+    *,
+    frame_hz: float = 5.0,
+    scan_hz: float = 5.0,
+    duration_s: float = 40.0,
+    chair: ChairConfig | None = None,
 ) -> Iterator[CameraSample | ScanSample]:
     """Labelled samples of one seeded training scenario, in time order.
 
     The camera and lidar run at ``frame_hz`` and ``scan_hz`` rather than their stock 15 and
     10 Hz: neighbouring frames are near copies, and rendering only the kept ones makes a data
-    set several times faster.
+    set several times faster. Everything else about them is ``chair``'s (None: the stock
+    chair's).
     """
+    chair = chair or ChairConfig()
     site = stock_site()
     runner = SimRunner(
         training_scenario(site, seed, duration_s),
-        camera=CameraSpec(rate_hz=frame_hz),
-        lidar=LidarSpec(rate_hz=scan_hz),
+        chair=chair.model_copy(
+            update={
+                "camera": _at_rate(chair.camera, frame_hz),
+                "lidar": _at_rate(chair.lidar, scan_hz),
+            }
+        ),
     )
     pending: list[CameraSample | ScanSample] = []
 
@@ -203,22 +229,39 @@ def samples(
     yield from pending
 
 
-def write_shard(path: str | Path, items: Iterable[CameraSample | ScanSample]) -> Path:
-    """Write samples as one compressed .npz shard: frames and scans in stacked arrays."""
+def _at_rate(section: _Sensor, rate_hz: float) -> _Sensor:
+    """A lidar or camera section at another rate, validated like chair.yaml."""
+    return section.model_validate({**section.model_dump(), "rate_hz": rate_hz})
+
+
+def write_shard(
+    path: str | Path,
+    items: Iterable[CameraSample | ScanSample],
+    *,
+    chair: ChairConfig | None = None,
+) -> Path:
+    """Write samples as one compressed .npz shard: frames and scans in stacked arrays.
+
+    ``chair`` (None: the stock chair) gives the image size and beam count of an empty shard.
+    """
+    chair = chair or ChairConfig()
+    calibration, beams = chair.camera.calibration, chair.lidar.beams
     frames = [s for s in items if isinstance(s, CameraSample)]
     scans = [s for s in items if isinstance(s, ScanSample)]
     path = Path(path)
     np.savez_compressed(
         path,
-        images=np.array([f.image for f in frames], np.uint8).reshape(-1, 240, 320, 3),
+        images=np.array([f.image for f in frames], np.uint8).reshape(
+            -1, calibration.height, calibration.width, 3
+        ),
         boxes=np.concatenate([f.boxes for f in frames] or [np.zeros((0, 4), np.float32)]),
         box_classes=np.concatenate([f.classes for f in frames] or [np.zeros(0, np.int64)]),
         box_ranges=np.concatenate([f.ranges for f in frames] or [np.zeros(0, np.float32)]),
         box_visible=np.concatenate([f.visible for f in frames] or [np.zeros(0, np.float32)]),
         box_difficult=np.concatenate([f.difficult for f in frames] or [np.zeros(0, np.bool_)]),
         box_offsets=np.cumsum([0, *(len(f.classes) for f in frames)]),
-        scan_ranges=np.array([s.ranges for s in scans], np.float32).reshape(-1, 720),
-        scan_labels=np.array([s.labels for s in scans], np.int64).reshape(-1, 720),
+        scan_ranges=np.array([s.ranges for s in scans], np.float32).reshape(-1, beams),
+        scan_labels=np.array([s.labels for s in scans], np.int64).reshape(-1, beams),
     )
     return path
 
@@ -242,10 +285,21 @@ def read_shard(path: str | Path) -> tuple[list[CameraSample], list[ScanSample]]:
     return frames, scans
 
 
-def _write_seed(job: tuple[Path, int, float, float, float]) -> Path:
-    path, seed, frame_hz, scan_hz, duration_s = job
-    items = samples(seed, frame_hz=frame_hz, scan_hz=scan_hz, duration_s=duration_s)
-    return write_shard(path, list(items))
+def _write_seed(job: tuple[Path, int, float, float, float, ChairConfig]) -> Path:
+    path, seed, frame_hz, scan_hz, duration_s, chair = job
+    items = samples(seed, frame_hz=frame_hz, scan_hz=scan_hz, duration_s=duration_s, chair=chair)
+    return write_shard(path, list(items), chair=chair)
+
+
+def _geometry_tag(chair: ChairConfig) -> str:
+    """A shard name's mark of a chair's geometry: empty for the stock chair, whose shards keep
+    their names, else a digest of its footprint, lidar and camera."""
+    sections = ("footprint", "lidar", "camera")
+    geometry = chair.model_dump(mode="json", include=set(sections))
+    if geometry == ChairConfig().model_dump(mode="json", include=set(sections)):
+        return ""
+    digest = hashlib.sha256(json.dumps(geometry, sort_keys=True).encode()).hexdigest()
+    return f"-g{digest[:12]}"
 
 
 def build_split(
@@ -256,22 +310,28 @@ def build_split(
     scan_hz: float = 5.0,
     duration_s: float = 40.0,
     workers: int = 2,
+    chair: ChairConfig | None = None,
 ) -> list[Path]:
-    """One shard per seed in ``directory``, made in ``workers`` processes.
+    """One shard per seed in ``directory``, made in ``workers`` processes, of ``chair``'s
+    sensors (None: the stock chair's).
 
-    A shard already there is kept: its name carries everything it was made from, and the
-    simulator is deterministic, so it would come out the same.
+    A shard already there is kept: its name carries everything it was made from (a chair's
+    geometry other than the stock one as a digest), and the simulator is deterministic, so it
+    would come out the same.
     """
+    chair = chair or ChairConfig()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    tag = _geometry_tag(chair)
     jobs = [
         (
             directory
-            / f"v{DATA_VERSION}-seed{seed}-f{frame_hz:g}-s{scan_hz:g}-d{duration_s:g}.npz",
+            / f"v{DATA_VERSION}-seed{seed}-f{frame_hz:g}-s{scan_hz:g}-d{duration_s:g}{tag}.npz",
             seed,
             frame_hz,
             scan_hz,
             duration_s,
+            chair,
         )
         for seed in seeds
     ]

@@ -40,9 +40,10 @@ class DetectorTargets:
 
 
 def encode_targets(
-    frames: Sequence[CameraSample], classes: int, width: int = 320, height: int = 240
+    frames: Sequence[CameraSample], classes: int, *, width: int, height: int
 ) -> DetectorTargets:
-    """Targets of frames; boxes are inclusive pixel boxes as the data set stores them."""
+    """Targets of frames of ``width`` x ``height`` pixels (the camera's calibration); boxes are
+    inclusive pixel boxes as the data set stores them."""
     gw, gh = width // DETECTOR_STRIDE, height // DETECTOR_STRIDE
     n = len(frames)
     heat = np.zeros((n, classes, gh, gw), np.float32)
@@ -108,10 +109,12 @@ def train_detector(
     """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    width = frames[0].image.shape[1]
+    height, width = frames[0].image.shape[:2]
     images = torch.from_numpy(np.stack([f.image for f in frames]))
-    plain = encode_targets(frames, classes)
-    mirrored = encode_targets([_flipped(f, width) for f in frames], classes)
+    plain = encode_targets(frames, classes, width=width, height=height)
+    mirrored = encode_targets(
+        [_flipped(f, width) for f in frames], classes, width=width, height=height
+    )
     model = Detector(classes)
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
     steps = epochs * math.ceil(len(frames) / batch_size)

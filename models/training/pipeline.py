@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import yaml
 
+from chairlink.config import ChairConfig
 from edge.perception.description import (
     DetectorDescription,
     ImageInput,
@@ -25,8 +26,6 @@ from edge.perception.description import (
 )
 from edge.perception.detector import Detector
 from edge.perception.segmenter import Segmenter
-from edge.sim.camera import CameraSpec
-from edge.sim.lidar import LidarSpec
 from models.training.cards import detector_card, segmenter_card
 from models.training.dataset import (
     DETECTOR_CLASSES,
@@ -51,7 +50,9 @@ __all__ = ["QUICK", "RECIPE", "Recipe", "run"]
 Report = Callable[[str], None]
 
 
-def _split(recipe: Recipe, data: Path, name: str, seeds: tuple[int, int]) -> list[Path]:
+def _split(
+    recipe: Recipe, data: Path, name: str, seeds: tuple[int, int], chair: ChairConfig
+) -> list[Path]:
     return build_split(
         data / name,
         range(*seeds),
@@ -59,6 +60,7 @@ def _split(recipe: Recipe, data: Path, name: str, seeds: tuple[int, int]) -> lis
         scan_hz=recipe.scan_hz,
         duration_s=recipe.duration_s,
         workers=recipe.workers,
+        chair=chair,
     )
 
 
@@ -69,19 +71,30 @@ def _write_yaml(path: Path, description: DetectorDescription | SegmenterDescript
     )
 
 
-def run(recipe: Recipe, out: Path, data: Path, report: Report = print) -> dict[str, Any]:
+def run(
+    recipe: Recipe,
+    out: Path,
+    data: Path,
+    report: Report = print,
+    chair: ChairConfig | None = None,
+) -> dict[str, Any]:
     """Make the data, train both models, export and check them, evaluate, write the cards.
 
+    The data comes from ``chair``'s sensors (None: the stock chair's, which the shipped models
+    were trained on), and the models' descriptions declare its image size and beam layout.
     Writes into ``out``: detector.onnx, detector.yaml, detector.md, segmenter.onnx,
     segmenter.yaml, segmenter.md and metrics.json. Returns the metrics.
     """
+    chair = chair or ChairConfig()
     started = time.monotonic()
     torch.set_num_threads(recipe.workers)
     out.mkdir(parents=True, exist_ok=True)
     report("making the data set")
-    train_frames, train_scans = load_split(_split(recipe, data, "train", recipe.train_seeds))
-    val_frames, _ = load_split(_split(recipe, data, "validation", recipe.validation_seeds))
-    test_frames, test_scans = load_split(_split(recipe, data, "heldout", recipe.heldout_seeds))
+    train_frames, train_scans = load_split(_split(recipe, data, "train", recipe.train_seeds, chair))
+    val_frames, _ = load_split(_split(recipe, data, "validation", recipe.validation_seeds, chair))
+    test_frames, test_scans = load_split(
+        _split(recipe, data, "heldout", recipe.heldout_seeds, chair)
+    )
     report(
         f"  {len(train_frames)} training frames, {len(train_scans)} training scans, "
         f"{len(test_frames)} held-out frames, {len(test_scans)} held-out scans"
@@ -94,13 +107,13 @@ def run(recipe: Recipe, out: Path, data: Path, report: Report = print) -> dict[s
 
         return tick
 
-    lidar = LidarSpec()
+    lidar = chair.lidar
     scan_spec = ScanInput(
         name="scan",
         beams=lidar.beams,
-        angle_min=lidar.angle_min,
-        fov=lidar.fov,
-        range_max=lidar.range_max,
+        angle_min=lidar.angle_min_rad,
+        fov=lidar.fov_rad,
+        range_max=lidar.range_max_m,
     )
     report("training the segmenter")
     t0 = time.monotonic()
@@ -139,7 +152,7 @@ def run(recipe: Recipe, out: Path, data: Path, report: Report = print) -> dict[s
         progress=progress("detector"),
     )
     detector_s = time.monotonic() - t0
-    camera = CameraSpec()
+    camera = chair.camera.calibration
     held_images = np.stack([f.image for f in test_frames[:16]]).transpose(0, 3, 1, 2)
     detector_diff = export_onnx(
         detector,
@@ -171,6 +184,7 @@ def run(recipe: Recipe, out: Path, data: Path, report: Report = print) -> dict[s
     metrics: dict[str, Any] = {
         "recipe": asdict(recipe),
         "opset": OPSET,
+        "chair": chair.model_dump(mode="json", include={"footprint", "lidar", "camera"}),
         "data": {
             "train_frames": len(train_frames),
             "train_scans": len(train_scans),

@@ -172,6 +172,32 @@ def test_sim_record_writes_a_bag_that_bag_info_summarises(tmp_path: Path) -> Non
     assert "no such bag" in missing.stderr
 
 
+def test_sim_run_simulates_the_chair_its_config_describes(tmp_path: Path) -> None:
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(
+        "name: short\nseed: 2\nduration_s: 45\nchair: {start: lobby-a, goal: a-100}\n"
+    )
+    # 1.6 m wide: the scripted driver, which passes 1.1 m doors with the stock chair, cannot.
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(
+        "footprint: {polygon: [[0.85, 0.8], [-0.35, 0.8], [-0.35, -0.8], [0.85, -0.8]]}\n"
+    )
+    result = run(
+        "sim", "run", str(scenario), "--config", str(wide), timeout=120, data=tmp_path / "data"
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"collisions\s*│\s*[1-9]", result.stdout), result.stdout
+    assert "wall #0" in result.stdout
+    tilted = tmp_path / "tilted.yaml"
+    tilted.write_text("camera: {mount: {x_m: 0.8, z_m: 1.0, pitch_rad: 0.3}}\n")
+    refused = run(
+        "sim", "run", str(scenario), "--config", str(tilted), timeout=120, data=tmp_path / "data"
+    )
+    assert refused.returncode == 1
+    assert "camera.mount.pitch_rad" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 @pytest.mark.parametrize("name", ["detector", "segmenter"])
 def test_model_check_loads_runs_and_times_the_shipped_models(name: str, tmp_path: Path) -> None:
     result = run(

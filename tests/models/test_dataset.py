@@ -92,3 +92,29 @@ def test_a_shard_round_trips(tmp_path: Path) -> None:
 
 def test_an_empty_shard_round_trips(tmp_path: Path) -> None:
     assert read_shard(write_shard(tmp_path / "empty.npz", [])) == ([], [])
+
+
+def test_another_chairs_sensors_make_its_own_data_under_its_own_name(tmp_path: Path) -> None:
+    from chairlink.config import load_chair_config  # noqa: PLC0415
+    from models.training.dataset import DATA_VERSION, build_split  # noqa: PLC0415
+
+    small = load_chair_config(
+        None,
+        camera={
+            "calibration": {"width": 160, "height": 120, "fx": 80, "fy": 80, "cx": 79.5, "cy": 59.5}
+        },
+        lidar={"beams": 360},
+    )
+    (stock_path,) = build_split(tmp_path, [3], duration_s=2, workers=1)
+    (small_path,) = build_split(tmp_path, [3], duration_s=2, workers=1, chair=small)
+    assert stock_path.name == f"v{DATA_VERSION}-seed3-f2.5-s5-d2.npz"
+    assert small_path.name.startswith(f"v{DATA_VERSION}-seed3-f2.5-s5-d2-g")
+    frames, scans = read_shard(small_path)
+    assert frames
+    assert scans
+    assert all(f.image.shape == (120, 160, 3) for f in frames)
+    assert all(s.ranges.shape == (360,) for s in scans)
+    stock_frames, _ = read_shard(stock_path)
+    assert stock_frames[0].image.shape == (240, 320, 3)
+    empty = read_shard(write_shard(tmp_path / "empty.npz", [], chair=small))
+    assert empty == ([], [])

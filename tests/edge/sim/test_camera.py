@@ -7,8 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from chairlink.geometry import CameraConfig, LidarConfig
 from chairlink.site import FREE, OCCUPIED, OccupancyMap
 from edge.sim.camera import WALL_HEIGHT_M, CameraSimulator, CameraSpec
+from edge.sim.errors import SimError
 from edge.sim.lidar import LidarSimulator, LidarSpec
 from edge.sim.shapes import Box, Circle, ObjectClass
 from edge.types import Pose2D
@@ -25,8 +27,13 @@ def hall() -> OccupancyMap:
     return OccupancyMap(cells, RES)
 
 
-def camera(hall: OccupancyMap, seed: int = 0) -> CameraSimulator:
-    spec = CameraSpec(mount=Pose2D(), noise_sigma=0.0, gain_sigma=0.0)
+def at_base_link(**camera: object) -> CameraConfig:
+    """A camera at base_link, 1.0 m up; ``camera`` changes chair.yaml's section."""
+    return CameraConfig.model_validate({"mount": {"z_m": 1.0}, **camera})
+
+
+def camera(hall: OccupancyMap, seed: int = 0, **config: object) -> CameraSimulator:
+    spec = CameraSpec(at_base_link(**config), noise_sigma=0.0, gain_sigma=0.0)
     return CameraSimulator(spec, hall, np.random.default_rng(seed))
 
 
@@ -79,7 +86,8 @@ def test_the_camera_sees_what_the_lidar_plane_misses(hall: OccupancyMap) -> None
     cart_base = Box(4, ObjectClass.CART, 6.0, 4.0, 0.0, 0.5, 0.5, 0.0, 0.15)
     _, truth = camera(hall).render(0, Pose2D(4.0, 5.0, 0.0), [shelf, cart_base])
     assert {t.id for t in truth} == {3, 4}
-    lidar = LidarSimulator(LidarSpec(mount=Pose2D()), hall, np.random.default_rng(0))
+    at_base = LidarConfig.model_validate({"mount": {"z_m": 0.30}})
+    lidar = LidarSimulator(LidarSpec(at_base), hall, np.random.default_rng(0))
     _, beams = lidar.scan(0, Pose2D(4.0, 5.0, 0.0), [shelf, cart_base])
     assert not np.isin(beams.ids, [3, 4]).any()
 
@@ -92,7 +100,7 @@ def test_objects_out_of_view_have_no_truth(hall: OccupancyMap) -> None:
 
 
 def test_frames_are_seeded(hall: OccupancyMap) -> None:
-    spec = CameraSpec(mount=Pose2D())
+    spec = CameraSpec(at_base_link())
     people = [Circle(1, ObjectClass.PERSON, 8.0, 5.5, 0.25)]
     a = CameraSimulator(spec, hall, np.random.default_rng(9)).render(
         0, Pose2D(4.0, 5.0, 0.2), people
@@ -108,11 +116,66 @@ def test_frames_are_seeded(hall: OccupancyMap) -> None:
     assert a[1] == b[1]
 
 
-def test_intrinsics_follow_the_field_of_view() -> None:
+def test_the_stock_intrinsics_are_a_90_degree_pinhole() -> None:
     k = CameraSpec().intrinsics
     assert (k.width, k.height) == (320, 240)
-    assert k.fx == pytest.approx(160.0)  # 90 degrees across 320 pixels
+    assert (k.fx, k.fy) == (160.0, 160.0)
+    assert math.degrees(CameraSpec().config.calibration.horizontal_fov_rad) == pytest.approx(90.0)
     assert (k.cx, k.cy) == (159.5, 119.5)
+
+
+def test_the_renderer_projects_with_the_calibration(hall: OccupancyMap) -> None:
+    # A longer lens off centre: a person 5 m ahead lands at cx, as wide and tall as fx and fy
+    # say, not where a field of view recomputed from the width would put them.
+    calibration = {"width": 320, "height": 240, "fx": 240.0, "fy": 200.0, "cx": 120.0, "cy": 100.0}
+    cam = camera(hall, calibration=calibration)
+    k = cam.spec.intrinsics
+    assert (k.fx, k.fy, k.cx, k.cy) == (240.0, 200.0, 120.0, 100.0)
+    person = Circle(1, ObjectClass.PERSON, 9.0, 5.0, 0.25, 0.0, 1.7)
+    frame, (t,) = cam.render(0, Pose2D(4.0, 5.0, 0.0), [person])
+    assert frame.intrinsics == k
+    u0, v0, u1, v1 = t.box
+    near = 5.0 - 0.25
+    assert (u0 + u1) / 2 == pytest.approx(120.0, abs=1.0)
+    assert u1 - u0 == pytest.approx(2 * 240.0 * math.tan(math.asin(0.25 / 5.0)), abs=2.0)
+    assert v0 == pytest.approx(100.0 - 200.0 * (1.7 - 1.0) / near, abs=1.5)
+    assert v1 == pytest.approx(100.0 + 200.0 * 1.0 / near, abs=1.5)
+
+
+def test_the_mount_places_the_camera(hall: OccupancyMap) -> None:
+    # 1 m ahead of base_link, 1.5 m up, turned a quarter left: the person 4 m to the chair's
+    # left and 1 m ahead is 4 m straight ahead of the lens, seen from higher up.
+    mount = {"x_m": 1.0, "z_m": 1.5, "yaw_rad": math.pi / 2}
+    cam = camera(hall, mount=mount)
+    k = cam.spec.intrinsics
+    person = Circle(1, ObjectClass.PERSON, 5.0, 5.0, 0.25, 0.0, 1.7)
+    frame, (t,) = cam.render(0, Pose2D(4.0, 1.0, 0.0), [person])
+    assert (frame.mount, frame.height_m) == (Pose2D(1.0, 0.0, math.pi / 2), 1.5)
+    assert t.range_m == pytest.approx(4.0)
+    u0, v0, u1, v1 = t.box
+    near = 4.0 - 0.25
+    assert (u0 + u1) / 2 == pytest.approx(k.cx, abs=1.0)
+    assert v0 == pytest.approx(k.cy - k.fy * (1.7 - 1.5) / near, abs=1.5)
+    assert v1 == pytest.approx(k.cy + k.fy * 1.5 / near, abs=1.5)
+
+
+@pytest.mark.parametrize(
+    ("camera_section", "field"),
+    [
+        ({"mount": {"pitch_rad": 0.1}}, "camera.mount.pitch_rad"),
+        ({"mount": {"roll_rad": -0.05}}, "camera.mount.roll_rad"),
+        (
+            {"calibration": {"distortion": [0.1, 0.0, 0.0, 0.0, 0.0]}},
+            "camera.calibration.distortion",
+        ),
+    ],
+)
+def test_a_camera_the_renderer_cannot_draw_is_refused_by_name(
+    camera_section: dict[str, object], field: str
+) -> None:
+    config = CameraConfig.model_validate(camera_section)
+    with pytest.raises(SimError, match=field):
+        CameraSpec(config)
 
 
 def test_left_in_the_world_is_left_in_the_image(hall: OccupancyMap) -> None:

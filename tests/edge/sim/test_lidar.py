@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from chairlink.geometry import LidarConfig
 from chairlink.site import FREE, OCCUPIED, OccupancyMap
 from edge.sim.lidar import LidarSimulator, LidarSpec
 from edge.sim.shapes import Box, Circle, ObjectClass
@@ -35,10 +36,10 @@ def analytic_room_ranges(x: float, y: float, angles: np.ndarray) -> np.ndarray:
     return np.minimum(tx, ty)
 
 
-def exact(**changes: object) -> LidarSpec:
-    values: dict[str, object] = {"noise_sigma_m": 0.0, "mount": Pose2D()}
-    values.update(changes)
-    return LidarSpec(**values)  # type: ignore[arg-type]
+def exact(dropout_rate: float = 0.0, noise_sigma_m: float = 0.0, **lidar: object) -> LidarSpec:
+    """A noise-free lidar at base_link, 0.30 m up; ``lidar`` changes chair.yaml's section."""
+    config = LidarConfig.model_validate({"mount": {"z_m": 0.30}, **lidar})
+    return LidarSpec(config, noise_sigma_m=noise_sigma_m, dropout_rate=dropout_rate)
 
 
 @pytest.mark.parametrize(("x", "y", "yaw"), [(3.0, 2.0, 0.0), (7.3, 4.1, 1.0), (0.5, 5.2, -2.5)])
@@ -65,10 +66,27 @@ def test_range_noise_has_the_configured_spread(room: OccupancyMap) -> None:
 
 
 def test_the_mount_offsets_the_sensor_from_the_chair(room: OccupancyMap) -> None:
-    lidar = LidarSimulator(exact(mount=Pose2D(0.25, 0.0, 0.0)), room, np.random.default_rng(0))
+    lidar = LidarSimulator(exact(mount={"x_m": 0.25, "z_m": 0.30}), room, np.random.default_rng(0))
     scan, _ = lidar.scan(0, Pose2D(3.0, 3.0, 0.0))
     ahead = scan.ranges[len(scan.ranges) // 2]  # the beam at angle 0
     assert ahead == pytest.approx(ROOM_W - RES - 3.25, abs=1e-4)
+
+
+def test_the_mount_yaw_turns_the_scan_and_its_height_picks_what_it_sees(
+    room: OccupancyMap,
+) -> None:
+    # Turned a quarter left, the beam at angle 0 looks along the chair's +y: the wall 3 m away.
+    turned = LidarSimulator(
+        exact(mount={"z_m": 0.30, "yaw_rad": math.pi / 2}), room, np.random.default_rng(0)
+    )
+    scan, _ = turned.scan(0, Pose2D(3.0, 2.0, 0.0))
+    assert scan.ranges[len(scan.ranges) // 2] == pytest.approx(ROOM_H - RES - 2.0, abs=1e-4)
+    # A low cart (up to 0.2 m) is under a scan plane 0.30 m up and in one 0.10 m up.
+    low_cart = Box(5, ObjectClass.CART, 4.5, 3.0, 0.0, 0.5, 0.5, 0.0, 0.2)
+    for z_m, seen in ((0.30, False), (0.10, True)):
+        lidar = LidarSimulator(exact(mount={"z_m": z_m}), room, np.random.default_rng(0))
+        _, truth = lidar.scan(0, Pose2D(3.0, 3.0, 0.0), [low_cart])
+        assert (truth.ids == 5).any() == seen
 
 
 def test_a_person_is_hit_at_the_analytic_range_with_its_id_and_class(room: OccupancyMap) -> None:
@@ -105,7 +123,7 @@ def test_objects_above_or_below_the_scan_plane_are_not_seen(room: OccupancyMap) 
 
 
 def test_out_of_range_too_close_and_dropped_beams_follow_rep_117(room: OccupancyMap) -> None:
-    short = LidarSimulator(exact(range_max=2.0), room, np.random.default_rng(0))
+    short = LidarSimulator(exact(range_max_m=2.0), room, np.random.default_rng(0))
     scan, truth = short.scan(0, Pose2D(5.0, 3.0, 0.0))
     assert np.isposinf(scan.ranges).sum() > 0
     assert (truth.ids[np.isposinf(scan.ranges)] == -1).all()
@@ -128,7 +146,7 @@ def test_the_same_seed_gives_the_same_scans(room: OccupancyMap) -> None:
 
 
 def test_scan_points_are_the_valid_returns_in_the_sensor_frame(room: OccupancyMap) -> None:
-    lidar = LidarSimulator(exact(range_max=3.0), room, np.random.default_rng(0))
+    lidar = LidarSimulator(exact(range_max_m=3.0), room, np.random.default_rng(0))
     scan, _ = lidar.scan(0, Pose2D(5.0, 3.0, 0.0))
     points = scan.points()
     assert len(points) == np.isfinite(scan.ranges).sum()

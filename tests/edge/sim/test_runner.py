@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chairlink.config import load_chair_config
 from chairlink.site import Site, Waypoint
+from edge.sim.errors import SimError
 from edge.sim.runner import SimRunner
 from edge.sim.scenario import Scenario, ScenarioError, load_scenario
 from edge.sim.shapes import ObjectClass
@@ -203,10 +205,9 @@ def test_a_goal_given_as_a_pose_is_driven_to() -> None:
 
 
 def test_a_lidar_rate_off_the_10_ms_grid_still_scans_at_its_rate() -> None:
-    from edge.sim.lidar import LidarSpec  # noqa: PLC0415 - only this test varies the spec
-
     sc = scenario(chair={"start": {"x": 20.0, "y": 10.2, "yaw": 0.0}}, duration_s=3)
-    runner = SimRunner(sc, lidar=LidarSpec(rate_hz=15.0), stack_factory=lambda *_: Constant(0.0))
+    chair = load_chair_config(None, lidar={"rate_hz": 15.0})
+    runner = SimRunner(sc, chair=chair, stack_factory=lambda *_: Constant(0.0))
     runner.run()
     assert len(runner.scans) == pytest.approx(45, abs=2)
 
@@ -217,3 +218,48 @@ def test_cli_overrides_are_validated() -> None:
         sc.changed(duration_s=-5)
     with pytest.raises(ScenarioError, match="seed"):
         sc.with_seed(-1)
+
+
+def test_a_wider_chair_hits_a_pole_the_stock_chair_passes() -> None:
+    # A thin pole 0.5 m left of the chair's path: the stock chair (0.35 m half-width) passes
+    # it 0.10 m away; a chair 0.6 m wide each side strikes it.
+    sc = scenario(
+        chair={"start": {"x": 20.0, "y": 10.2, "yaw": 0.0}},
+        objects=[{"cls": "pole", "x": 22.0, "y": 10.7, "radius": 0.05, "z_max": 1.8}],
+        duration_s=8,
+    )
+    wide = load_chair_config(
+        None, footprint={"polygon": [[0.85, 0.6], [-0.35, 0.6], [-0.35, -0.6], [0.85, -0.6]]}
+    )
+    results = {
+        name: SimRunner(sc, chair=chair, stack_factory=lambda *_: Constant(0.5)).run()
+        for name, chair in (("stock", None), ("wide", wide))
+    }
+    assert results["stock"].collisions == []
+    assert results["stock"].min_clearance_m == pytest.approx(0.10, abs=0.03)
+    assert [c.cls for c in results["wide"].collisions] == [ObjectClass.POLE]
+
+
+def test_a_lidar_mounted_further_forward_sees_an_obstacle_nearer() -> None:
+    sc = scenario(
+        chair={"start": {"x": 20.0, "y": 10.2, "yaw": 0.0}},
+        objects=[{"cls": "pole", "x": 24.0, "y": 10.2, "radius": 0.1, "z_max": 1.8}],
+        duration_s=0.5,
+    )
+    ahead: dict[float, float] = {}
+    for x_m in (0.25, 0.85):
+        chair = load_chair_config(None, lidar={"mount": {"x_m": x_m, "z_m": 0.30}})
+        runner = SimRunner(sc, chair=chair, stack_factory=lambda *_: Constant(0.0))
+        runner.run()
+        scan, truth = runner.scans[0]
+        beam = int(np.argmin(np.abs(scan.angles)))
+        assert truth.classes[beam] == ObjectClass.POLE
+        ahead[x_m] = float(truth.ranges[beam])
+    assert ahead[0.25] == pytest.approx(4.0 - 0.1 - 0.25, abs=0.01)
+    assert ahead[0.85] == pytest.approx(ahead[0.25] - 0.6, abs=0.01)
+
+
+def test_a_chair_whose_camera_the_simulator_cannot_render_is_refused() -> None:
+    tilted = load_chair_config(None, camera={"mount": {"z_m": 1.0, "pitch_rad": 0.2}})
+    with pytest.raises(SimError, match=r"camera\.mount\.pitch_rad"):
+        SimRunner(scenario(chair={"start": "lobby"}), chair=tilted)

@@ -125,8 +125,11 @@ class SimNode(Node):
             raise ChairlinkError(f"cmd_vel_timeout_s {timeout_s} outside 0.01..5")
         self._rate = float(rate)
         self._stack = CmdVelStack(round(timeout_s * 1e9))
+        # The chair the simulator renders is the one whose mounts and calibration go out.
         self._runner = SimRunner(
-            load_scenario(scenario_path), stack_factory=lambda site, start, goal: self._stack
+            load_scenario(scenario_path),
+            chair=chair,
+            stack_factory=lambda site, start, goal: self._stack,
         )
         self._store = typestore()
         self._topics = SimTopics(self._store, chair, self._runner.site.map)
