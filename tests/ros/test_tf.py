@@ -123,7 +123,9 @@ def sim_node(graph: Graph, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S
             Parameter("scenario", value=str(scenario)),
             Parameter("rate", value=2.0),
             Parameter("camera.optical_frame_id", value="front_camera_optical"),
-            Parameter("camera.calibration.distortion", value=[0.01, -0.002, 0.0, 0.0, 0.0]),
+            # The simulator renders an undistorted pinhole camera; a longer lens it can render.
+            Parameter("camera.calibration.fx", value=200.0),
+            Parameter("camera.calibration.fy", value=200.0),
         ],
     )
     graph.add(node)
@@ -159,7 +161,7 @@ def test_sim_node_latches_the_map_and_places_the_chair_on_it(
     info = infos[-1]
     assert info.header.frame_id == images[-1].header.frame_id == "front_camera_optical"
     assert (info.width, info.height, info.distortion_model) == (320, 240, "plumb_bob")
-    assert list(info.k) == [160.0, 0.0, 159.5, 0.0, 160.0, 119.5, 0.0, 0.0, 1.0]
-    assert list(info.d) == [0.01, -0.002, 0.0, 0.0, 0.0]
+    assert list(info.k) == [200.0, 0.0, 159.5, 0.0, 200.0, 119.5, 0.0, 0.0, 1.0]
+    assert list(info.d) == [0.0] * 5
     assert wait_until(lambda: topic_appears(graph, "/chair_03/tf"), 5.0)
     assert not topic_appears(graph, "/tf")
