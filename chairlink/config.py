@@ -8,6 +8,7 @@ geometry and limits live here and nowhere else.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,6 +31,7 @@ __all__ = [
     "TelemetryConfig",
     "WheelGeometry",
     "load_chair_config",
+    "outbox_file",
 ]
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -208,8 +210,9 @@ class TelemetryConfig(_Frozen):
     session_expiry_s: Annotated[int, Field(ge=60, le=604800)] = 86400
     """How long the broker keeps the chair's session (subscriptions, queued commands)."""
 
-    outbox_path: str = Field(default="/var/lib/chairlink/outbox.db", min_length=1)
-    """The SQLite outbox file."""
+    outbox_path: str = ""
+    """The SQLite outbox file; empty: outbox.db in the chair's state folder, see
+    ``outbox_file()`` ($XDG_STATE_HOME/chairlink/SITE/CHAIR, by default under ~/.local/state)."""
 
     outbox_max_mb: Annotated[float, Field(gt=0, le=4096)] = 64.0
     """Bound on the outbox's payload bytes; past it vehicle samples are thinned."""
@@ -317,3 +320,14 @@ def load_chair_config(path: str | Path | None = None, **overrides: Any) -> Chair
         return ChairConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(f"{source}: invalid chair config:\n{_describe(err)}") from err
+
+
+def outbox_file(identity: IdentityConfig, telemetry: TelemetryConfig) -> Path:
+    """The outbox a chair's agent opens: ``telemetry.outbox_path``, or when that is empty
+    ``$XDG_STATE_HOME/chairlink/<site>/<chair_id>/outbox.db`` (``~/.local/state`` without
+    XDG_STATE_HOME), which a user can write without root and which no cache cleaner deletes.
+    Two chairs simulated on one machine get an outbox each."""
+    if telemetry.outbox_path:
+        return Path(telemetry.outbox_path)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "chairlink" / identity.site / identity.chair_id / "outbox.db"
