@@ -26,7 +26,7 @@ def _readme_lines() -> str:
     """The README's shell block that starts the development broker."""
     blocks = re.findall(r"```sh\n(.*?)```", (REPO / "README.md").read_text("utf-8"), re.DOTALL)
     (block,) = [b for b in blocks if "scripts/dev-broker" in b]
-    return block
+    return str(block)
 
 
 def test_the_readme_block_starts_a_broker_and_an_agent_that_connects(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_the_readme_block_starts_a_broker_and_an_agent_that_connects(tmp_path: P
         port = chair["telemetry"]["broker_port"]
 
         def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-            state = decode_uplink(message.payload)
+            state = decode_uplink(bytes(message.payload))
             if isinstance(state, StateMessage) and state.status == "online":
                 online.set()
 
