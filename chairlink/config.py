@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chairlink.errors import ConfigError
 from chairlink.geometry import CameraConfig, FootprintConfig, LidarConfig
+from chairlink.yaml_file import read_yaml
 
 __all__ = [
     "CameraConfig",
@@ -278,11 +278,11 @@ class ChairConfig(_Frozen):
 
 
 def _describe(err: ValidationError) -> str:
-    lines = []
+    problems = []
     for item in err.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"  {where}: {item['msg']}")
-    return "\n".join(lines)
+        problems.append(f"{where}: {item['msg']}")
+    return "; ".join(problems)
 
 
 def load_chair_config(path: str | Path | None = None, **overrides: Any) -> ChairConfig:
@@ -300,14 +300,7 @@ def load_chair_config(path: str | Path | None = None, **overrides: Any) -> Chair
     source = "defaults"
     if path is not None:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as err:
-            raise ConfigError(f"{source}: cannot read chair config: {err.strerror}") from err
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{source}: not valid YAML: {err}") from err
+        loaded = read_yaml(path, "chair config", ConfigError)
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -319,7 +312,7 @@ def load_chair_config(path: str | Path | None = None, **overrides: Any) -> Chair
     try:
         return ChairConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{source}: invalid chair config:\n{_describe(err)}") from err
+        raise ConfigError(f"{source}: invalid chair config: {_describe(err)}") from err
 
 
 def outbox_file(identity: IdentityConfig, telemetry: TelemetryConfig) -> Path:
