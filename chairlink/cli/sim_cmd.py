@@ -102,10 +102,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     # Imported here: a run without telemetry needs no MQTT client.
     from chairlink.config import load_chair_config, outbox_file  # noqa: PLC0415
+    from chairlink.identity import require_own_identity  # noqa: PLC0415
     from edge.telemetry.agent import TelemetryAgent  # noqa: PLC0415
     from edge.telemetry.feed import TelemetryFeed  # noqa: PLC0415
 
     chair = load_chair_config(args.telemetry)
+    require_own_identity(chair)
     telemetry = chair.telemetry
     with TelemetryAgent(chair.identity, telemetry) as agent:
         # Connected before the run, the messages go out live as they are made; made before

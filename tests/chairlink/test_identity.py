@@ -58,7 +58,17 @@ def test_a_chair_of_its_own_runs_anywhere(identity: dict[str, str]) -> None:
     require_own_identity(config)
 
 
-def test_edge_agent_refuses_the_example_identity_in_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["edge", "agent", "--config", "{config}"],
+        ["sim", "run", "scenarios/corridor-walk.yaml", "--telemetry", "{config}"],
+    ],
+    ids=["edge agent", "sim run --telemetry"],
+)
+def test_a_cli_host_refuses_the_example_identity_in_one_line(
+    command: list[str], tmp_path: Path
+) -> None:
     path = tmp_path / "chair.yaml"
     path.write_text(
         yaml.safe_dump(
@@ -72,7 +82,8 @@ def test_edge_agent_refuses_the_example_identity_in_one_line(tmp_path: Path) -> 
         encoding="utf-8",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "chairlink", "edge", "agent", "--config", str(path)],
+        [sys.executable, "-m", "chairlink", *(a.format(config=path) for a in command)],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         timeout=60,
