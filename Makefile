@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ABS_VENV := $(abspath $(VENV))
+# The runtime alone (onnxruntime, no torch) for `make demo`; the dev and train extras on top
+# of it for the tests, lint, bench and `make models`.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 ROS_STAMP := $(VENV)/.ros-installed
 ROS_BUILT := ros2_ws/install/.built
@@ -11,15 +14,21 @@ ROS_SOURCES := $(shell find ros2_ws/src ros2_ws/vendor launch -type f -not -path
 # Every command that loads our ROS packages runs with the colcon workspace sourced.
 WITH_ROS := source ros2_ws/install/setup.sh &&
 
-.PHONY: all venv debs ros test lint bench models demo clean
+.PHONY: all runtime venv debs ros test lint bench models demo clean
 
 all: test
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,train]"
 	touch $(STAMP)
+
+runtime: $(RUNTIME_STAMP)
 
 venv: $(STAMP)
 
@@ -62,7 +71,7 @@ bench: venv ros
 models: venv
 	$(BIN)/python -m models.training
 
-demo: venv debs
+demo: runtime debs
 	bash scripts/demo
 
 clean:

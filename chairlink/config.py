@@ -8,14 +8,15 @@ geometry and limits live here and nowhere else.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chairlink.errors import ConfigError
 from chairlink.geometry import CameraConfig, FootprintConfig, LidarConfig
+from chairlink.yaml_file import read_yaml
 
 __all__ = [
     "CameraConfig",
@@ -30,6 +31,7 @@ __all__ = [
     "TelemetryConfig",
     "WheelGeometry",
     "load_chair_config",
+    "outbox_file",
 ]
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -208,8 +210,9 @@ class TelemetryConfig(_Frozen):
     session_expiry_s: Annotated[int, Field(ge=60, le=604800)] = 86400
     """How long the broker keeps the chair's session (subscriptions, queued commands)."""
 
-    outbox_path: str = Field(default="/var/lib/chairlink/outbox.db", min_length=1)
-    """The SQLite outbox file."""
+    outbox_path: str = ""
+    """The SQLite outbox file; empty: outbox.db in the chair's state folder, see
+    ``outbox_file()`` ($XDG_STATE_HOME/chairlink/SITE/CHAIR, by default under ~/.local/state)."""
 
     outbox_max_mb: Annotated[float, Field(gt=0, le=4096)] = 64.0
     """Bound on the outbox's payload bytes; past it vehicle samples are thinned."""
@@ -275,11 +278,11 @@ class ChairConfig(_Frozen):
 
 
 def _describe(err: ValidationError) -> str:
-    lines = []
+    problems = []
     for item in err.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"  {where}: {item['msg']}")
-    return "\n".join(lines)
+        problems.append(f"{where}: {item['msg']}")
+    return "; ".join(problems)
 
 
 def load_chair_config(path: str | Path | None = None, **overrides: Any) -> ChairConfig:
@@ -297,14 +300,7 @@ def load_chair_config(path: str | Path | None = None, **overrides: Any) -> Chair
     source = "defaults"
     if path is not None:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as err:
-            raise ConfigError(f"{source}: cannot read chair config: {err.strerror}") from err
-        try:
-            loaded = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{source}: not valid YAML: {err}") from err
+        loaded = read_yaml(path, "chair config", ConfigError)
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -316,4 +312,15 @@ def load_chair_config(path: str | Path | None = None, **overrides: Any) -> Chair
     try:
         return ChairConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{source}: invalid chair config:\n{_describe(err)}") from err
+        raise ConfigError(f"{source}: invalid chair config: {_describe(err)}") from err
+
+
+def outbox_file(identity: IdentityConfig, telemetry: TelemetryConfig) -> Path:
+    """The outbox a chair's agent opens: ``telemetry.outbox_path``, or when that is empty
+    ``$XDG_STATE_HOME/chairlink/<site>/<chair_id>/outbox.db`` (``~/.local/state`` without
+    XDG_STATE_HOME), which a user can write without root and which no cache cleaner deletes.
+    Two chairs simulated on one machine get an outbox each."""
+    if telemetry.outbox_path:
+        return Path(telemetry.outbox_path)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "chairlink" / identity.site / identity.chair_id / "outbox.db"

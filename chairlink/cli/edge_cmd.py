@@ -16,6 +16,7 @@ import threading
 from types import FrameType
 
 from chairlink.config import load_chair_config
+from chairlink.identity import require_own_identity
 from edge.telemetry.serial_host import HostSummary, SerialTelemetryHost
 
 __all__ = ["register"]
@@ -43,6 +44,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def _agent(args: argparse.Namespace) -> int:
     config = load_chair_config(args.config)
+    require_own_identity(config)
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:

@@ -96,7 +96,13 @@ def _sim(args: argparse.Namespace) -> int:
     )
     plant = Plant(configure_message(config), start_ns=time.monotonic_ns())
     plant.set_seat(args.seat_kg, args.belt == "closed")
-    sim = McuSimulator(plant, baud=config.baud, link=args.link, tx_faults=faults, seed=args.seed)
+    try:
+        sim = McuSimulator(
+            plant, baud=config.baud, link=args.link, tx_faults=faults, seed=args.seed
+        )
+    except OSError as err:
+        where = f"{args.link}: cannot link the simulator's pty there" if args.link else "no pty"
+        raise ChairlinkError(f"{where}: {err}") from err
     _terminate_on_sigterm()
     with sim:
         print(sim.device_path, flush=True)

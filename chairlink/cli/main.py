@@ -63,8 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = handler(args)
     except ChairlinkError as err:
-        print(f"chairlink: error: {err}", file=sys.stderr)
+        print(f"chairlink: error: {_one_line(str(err))}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        # A file the command opens itself (an output, a device): the error names it.
+        print(f"chairlink: error: {_one_line(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     return result
+
+
+def _one_line(message: str) -> str:
+    """A message on one line: a user reads one line per failure, a script greps it."""
+    return "; ".join(part.strip() for part in message.splitlines() if part.strip())

@@ -51,6 +51,8 @@ def _tail(args: argparse.Namespace) -> int:
             password = args.password_file.read_text(encoding="utf-8").strip()
         except OSError as err:
             raise ChairlinkError(f"{args.password_file}: {err.strerror}") from err
+        except UnicodeDecodeError as err:
+            raise ChairlinkError(f"{args.password_file}: not a password file (not text)") from err
     seen = 0
     done = threading.Event()
     refused: list[str] = []

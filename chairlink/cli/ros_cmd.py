@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from chairlink.config import load_chair_config
+from chairlink.errors import ConfigError
 from chairlink.ros_params import params_file
 
 __all__ = ["register"]
@@ -27,7 +28,12 @@ def register(parser: argparse.ArgumentParser) -> None:
 def _params(args: argparse.Namespace) -> int:
     text = params_file(load_chair_config(args.config))
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(
+                f"{args.output}: cannot write the params file: {err.strerror}"
+            ) from err
     else:
         print(text, end="")
     return 0

@@ -119,10 +119,13 @@ def _run(args: argparse.Namespace) -> int:
         console.print(_table(result))
         return 0
     # Imported here: a run without telemetry needs no MQTT client.
+    from chairlink.config import outbox_file  # noqa: PLC0415
+    from chairlink.identity import require_own_identity  # noqa: PLC0415
     from edge.telemetry.agent import TelemetryAgent  # noqa: PLC0415
     from edge.telemetry.feed import TelemetryFeed  # noqa: PLC0415
 
     chair = load_chair_config(args.telemetry)
+    require_own_identity(chair)
     telemetry = chair.telemetry
     with TelemetryAgent(chair.identity, telemetry) as agent:
         # Connected before the run, the messages go out live as they are made; made before
@@ -131,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
             console.print(
                 f"[yellow]broker {telemetry.broker_host}:{telemetry.broker_port} not reachable "
                 f"({agent.stats().last_error or 'no answer'}): messages wait in the outbox "
-                f"{telemetry.outbox_path}[/yellow]"
+                f"{outbox_file(chair.identity, telemetry)}[/yellow]"
             )
         # Simulated time zero is now on the wire, so the samples read as a run that started
         # when the command did (and runs faster than the wall clock).

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chairlink.errors import SiteError
 from chairlink.site.nav_graph import NavGraph, NavGraphSpec
 from chairlink.site.occupancy import OccupancyMap, read_map, write_map
+from chairlink.yaml_file import read_yaml
 
 __all__ = ["Site", "load_site", "write_site"]
 
@@ -83,12 +84,7 @@ class Site:
 
 
 def _load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise SiteError(f"{path}: cannot read: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise SiteError(f"{path}: not valid YAML: {err}") from err
+    return read_yaml(path, "site file", SiteError)
 
 
 def _describe(err: ValidationError) -> str:

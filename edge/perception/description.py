@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chairlink.errors import ModelError
+from chairlink.yaml_file import read_yaml
 
 __all__ = [
     "DetectorDescription",
@@ -144,12 +144,7 @@ def load_description(path: str | Path) -> DetectorDescription | SegmenterDescrip
         ModelError: the file is missing, is not YAML, or a field is wrong (the message names it).
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ModelError(f"{path}: cannot read the model description: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise ModelError(f"{path}: not valid YAML: {err}") from err
+    raw = read_yaml(path, "the model description", ModelError)
     try:
         return _File.model_validate({"description": raw}).description
     except ValidationError as err:

@@ -139,18 +139,18 @@ class BagReader:
         self._camera_height = mount.z_m
         self._calibration = calibration_intrinsics(camera.calibration)
         self._reader: AnyReader | None = None
+        self._storage = ""
         self.issues: list[ReadIssue] = []
         self.skipped: Counter[str] = Counter()
         self.assumed_calibration: set[str] = set()
 
     def __enter__(self) -> BagReader:
-        if not self.path.exists():
-            raise BagError(f"{self.path}: no such bag")
+        self._storage, paths = _detect(self.path)
         try:
-            reader = AnyReader([self.path], default_typestore=chairlink_typestore())
+            reader = AnyReader(paths, default_typestore=chairlink_typestore())
             reader.open()
         except (AnyReaderError, ReaderError, OSError, ValueError, KeyError) as err:
-            raise BagError(f"{self.path}: cannot open bag: {err}") from err
+            raise BagError(f"{self.path}: cannot open bag ({self._storage}): {err}") from err
         self._reader = reader
         return self
 
@@ -179,10 +179,9 @@ class BagReader:
             TopicInfo(name, msgtype, count, msgtype in _READ)
             for (name, msgtype), count in sorted(counts.items())
         ]
-        storage = "mcap" if any(self.path.glob("*.mcap")) else "sqlite3"
         return BagInfo(
             self.path,
-            storage,
+            self._storage,
             reader.start_time,
             reader.end_time,
             reader.message_count,
@@ -234,6 +233,61 @@ class BagReader:
                 self.issues.append(ReadIssue(connection.topic, stamp_ns, problem))
                 continue
             yield BagMessage(connection.topic, stamp_ns, value)
+
+
+# What a bag file starts with, and the storage it is.
+_MAGIC = {
+    b"#ROSBAG V2.0\n": "rosbag1",
+    b"\x89MCAP0\r\n": "mcap",
+    b"SQLite format 3\x00": "sqlite3",
+}
+# What a file named like a bag should have started with.
+_EXPECTED = {
+    ".bag": "a ROS 1 bag starts with '#ROSBAG V2.0'",
+    ".mcap": "an MCAP file starts with the MCAP magic bytes",
+    ".db3": "a rosbag2 sqlite3 file is an SQLite database",
+}
+
+
+def _detect(path: Path) -> tuple[str, list[Path]]:
+    """The storage of a bag and the paths to open, or a BagError that says what ``path`` is.
+
+    A rosbag2 folder (metadata.yaml beside .mcap or .db3 files), a folder of ROS 1 .bag files
+    (opened together, in name order), or a single file: a ROS 1 .bag, an MCAP or a sqlite3
+    rosbag2 file, told apart by their first bytes, not by their names.
+    """
+    if path.is_dir():
+        if (path / "metadata.yaml").is_file():
+            storages = {f.suffix for f in path.iterdir()} & {".mcap", ".db3"}
+            storage = {".mcap": "mcap", ".db3": "sqlite3"}.get("".join(storages), "rosbag2")
+            return storage, [path]
+        ros1 = sorted(path.glob("*.bag"))
+        if ros1:
+            return "rosbag1", ros1
+        if any(path.glob("*.mcap")) or any(path.glob("*.db3")):
+            raise BagError(
+                f"{path}: a rosbag2 folder without its metadata.yaml "
+                f"(`ros2 bag reindex {path}` rebuilds it)"
+            )
+        raise BagError(
+            f"{path}: not a bag: the folder has no metadata.yaml (rosbag2) and no .bag files"
+        )
+    if not path.exists():
+        raise BagError(f"{path}: no such bag")
+    try:
+        with path.open("rb") as file:
+            head = file.read(16)
+    except OSError as err:
+        raise BagError(f"{path}: cannot read: {err.strerror}") from err
+    for magic, storage in _MAGIC.items():
+        if head.startswith(magic):
+            return storage, [path]
+    expected = _EXPECTED.get(path.suffix.lower())
+    if expected is not None:
+        raise BagError(f"{path}: not a bag although named {path.suffix}: {expected}")
+    raise BagError(
+        f"{path}: not a bag: expected a rosbag2 folder, a ROS 1 .bag, an MCAP or a .db3 file"
+    )
 
 
 def _camera_of(topic: str) -> str:

@@ -33,10 +33,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from chairlink.errors import ChairlinkError
+from chairlink.yaml_file import read_yaml
 
 __all__ = [
     "FaultKind",
@@ -223,14 +223,13 @@ def load_scenario(path: str | Path) -> Scenario:
             the file and each field.
     """
     path = Path(path)
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read scenario: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: not valid YAML: {err}") from err
+    raw: Any = read_yaml(path, "scenario", ScenarioError)
+    if raw is None:
+        raise ScenarioError(f"{path}: empty; a scenario names at least its chair's start and goal")
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{path}: expected a mapping at the top level")
+        raise ScenarioError(
+            f"{path}: expected a mapping at the top level, got {type(raw).__name__}"
+        )
     if "base_dir" in raw:
         raise ScenarioError(f"{path}: base_dir is set by the loader, not the file")
     try:

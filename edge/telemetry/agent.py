@@ -40,7 +40,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel, ValidationError
 
-from chairlink.config import IdentityConfig, TelemetryConfig
+from chairlink.config import IdentityConfig, TelemetryConfig, outbox_file
 from chairlink.errors import ChairlinkError
 from chairlink.wire.payloads import (
     SCHEMA_VERSION,
@@ -161,11 +161,12 @@ class TelemetryAgent:
         self._on_command = on_command
         self._on_local_alarm = on_local_alarm
         self._clock_ns = clock_ns
+        outbox = outbox_file(identity, config)
         try:
-            Path(config.outbox_path).parent.mkdir(parents=True, exist_ok=True)
-            self.outbox = Outbox(config.outbox_path, max_bytes=int(config.outbox_max_mb * 1e6))
+            outbox.parent.mkdir(parents=True, exist_ok=True)
+            self.outbox = Outbox(outbox, max_bytes=int(config.outbox_max_mb * 1e6))
         except (OSError, sqlite3.Error) as err:
-            raise ChairlinkError(f"cannot open the outbox {config.outbox_path}: {err}") from err
+            raise ChairlinkError(f"cannot open the outbox {outbox}: {err}") from err
         self._alarms = VitalsAlarms()
         # A plain lock under the condition: nothing takes it twice, and it is cheaper per PUBACK.
         self._lock = threading.Condition(threading.Lock())

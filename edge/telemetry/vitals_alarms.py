@@ -1,8 +1,8 @@
 """Vitals limits checked on the chair, for the alarms it raises while its link is down.
 
-Adult defaults of patient monitors (docs/references.md, ../shared/reference/physical-world.md
-§5): SpO2 below 90 %, pulse outside 50-120 bpm. An alarm is raised once when its condition
-starts and again only after it has cleared; the probe coming off is an alarm of its own.
+Adult defaults of patient monitors (docs/references.md, "Patient monitoring"): SpO2 below
+90 %, pulse outside 50-120 bpm. An alarm is raised once when its condition starts and again
+only after it has cleared; the probe coming off is an alarm of its own.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A frame is START (0x01), STATUS (bit 7 set), PLETH, a value byte whose meaning depends on the
 frame's place in the packet, and an 8-bit checksum of the first four bytes. Frame 1 of a packet
 carries the SYNC bit. The layout, the sentinels for a missing reading (SpO2 127, pulse 511) and
-the resynchronisation rules are in ../shared/reference/pulse-oximeter-protocol.md, restated in
-docs/oximeter.md.
+the resynchronisation rules follow Nonin's OEM specification and the open readers that agree
+with it (docs/references.md), restated in docs/telemetry.md.
 
 The decoder hunts byte by byte and never splits the stream on 0x01 alone (0x01 is a legal
 pleth or checksum byte). It takes a packet only from a SYNC frame through 24 more good frames

