@@ -11,6 +11,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
 from rosbags.typesys.store import Typestore
 
 from chairlink.interfaces import typestore as chairlink_typestore
+from edge.rosbag.cdr import serialize
 from edge.rosbag.conversions import (
     BATTERY_STATE,
     CAMERA_INFO,
@@ -79,7 +80,10 @@ class BagWriter:
             self._writer = None
 
     def write(self, topic: str, msgtype: str, message: Any, stamp_ns: int) -> None:
-        """Write one message object of the typestore on a topic at a time (ns)."""
+        """Write one message object of the typestore on a topic at a time (ns).
+
+        The bytes are edge.rosbag.cdr.serialize's, the ones the nodes publish.
+        """
         if self._writer is None:
             raise BagError(f"{self.path}: not open for writing")
         connection = self._connections.get(topic)
@@ -90,7 +94,7 @@ class BagWriter:
             raise BagError(
                 f"{self.path}: topic {topic} carries {connection.msgtype}, not {msgtype}"
             )
-        self._writer.write(connection, stamp_ns, self.store.serialize_cdr(message, msgtype))
+        self._writer.write(connection, stamp_ns, serialize(self.store, message))
         self.count += 1
 
     def write_value(
