@@ -8,6 +8,7 @@ paused /clock can never keep the chair moving; ROS time only stamps the messages
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -24,17 +25,26 @@ from sensor_msgs.msg import BatteryState
 from std_srvs.srv import Trigger
 
 from chairlink.config import ChairConfig
+from chairlink.interfaces import typestore
 from chairlink.ros_params import validate_parameters
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
-from chairlink_ros.firmware_conversions import (
-    battery_message,
-    chair_status_message,
-    command_from_twist,
-    diagnostics_message,
-    odometry_message,
-)
 from chairlink_ros.node_main import spin_node
+from edge.diagnostics import motor_controller, motor_link
+from edge.firmware_conversions import (
+    chair_status_from_mcu,
+    motor_link_from_stats,
+    odometry_from_estimate,
+)
+from edge.rosbag.cdr import serialize
+from edge.rosbag.conversions import (
+    command_from_twist,
+    to_battery_state,
+    to_chair_status,
+    to_diagnostic_array,
+    to_odometry,
+)
+from edge.types import DriveCommand
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.errors import LinkError
 from firmware_bridge.messages import (
@@ -66,6 +76,7 @@ class FirmwareBridgeNode(Node):
             wheels.radius_m, wheels.separation_m, wheels.ticks_per_rev
         )
         self._hardware_id = f"{config.identity.chair_id}/motor-mcu"
+        self._store = typestore()
         self._last_cmd_ns: int | None = None
         self._cmd_stale = False
         self._rejected_commands = 0
@@ -123,13 +134,13 @@ class FirmwareBridgeNode(Node):
     def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
         self._last_cmd_ns = time.monotonic_ns()
         try:
-            linear, angular = command_from_twist(message)
+            command = command_from_twist(message, self._last_cmd_ns)
         except ValueError as err:
             self._rejected_commands += 1
             self.get_logger().warning(f"refused /cmd_vel, commanding zero: {err}")
-            linear, angular = 0.0, 0.0
+            command = DriveCommand.stop(self._last_cmd_ns)
         self._cmd_stale = False
-        self._driver.command(linear, angular)
+        self._driver.command(command.linear_mps, command.angular_radps)
 
     def _check_cmd_vel(self) -> None:
         if self._last_cmd_ns is None or self._cmd_stale:
@@ -141,14 +152,20 @@ class FirmwareBridgeNode(Node):
             self.get_logger().warning(f"/cmd_vel silent for {silent_s:.2f} s: commanding zero")
 
     def _on_frame(self, received: Received[Odometry | Status | Ack]) -> None:
+        # Messages carry ROS time (sim time under use_sim_time); the driver's stamps are steady.
         message = received.message
         ros = self._config.ros
         if isinstance(message, Odometry):
             estimate = self._odometry.update(message, received.stamp_ns)
             if estimate is not None:
-                now = self.get_clock().now().to_msg()
+                odometry = dataclasses.replace(
+                    odometry_from_estimate(estimate), stamp_ns=self._now_ns()
+                )
                 self._odom_pub.publish(
-                    odometry_message(estimate, now, ros.odom_frame, ros.base_frame)
+                    serialize(
+                        self._store,
+                        to_odometry(self._store, odometry, ros.odom_frame, ros.base_frame),
+                    )
                 )
         elif isinstance(message, Status):
             if (
@@ -160,24 +177,31 @@ class FirmwareBridgeNode(Node):
                     "the MCU's drive watchdog tripped: chair braked, re-arm needed"
                 )
             self._previous_faults = message.faults
-            now = self.get_clock().now().to_msg()
-            self._battery_pub.publish(battery_message(message, now, ros.base_frame))
+            status = chair_status_from_mcu(message, self._now_ns())
+            link = motor_link_from_stats(self._driver.stats())
+            self._battery_pub.publish(
+                serialize(self._store, to_battery_state(self._store, status, ros.base_frame))
+            )
             self._status_pub.publish(
-                chair_status_message(message, self._driver.stats(), now, ros.base_frame)
+                serialize(self._store, to_chair_status(self._store, status, ros.base_frame, link))
             )
 
     def _publish_diagnostics(self) -> None:
+        now_ns = self._now_ns()
         latest = self._driver.latest_status
-        self._diagnostics_pub.publish(
-            diagnostics_message(
-                self._hardware_id,
-                self._driver.port,
-                link=self._driver.stats(),
-                status=latest.message if latest is not None else None,
-                watchdog_trips=self._watchdog_trips,
-                time=self.get_clock().now().to_msg(),
-            )
+        status = chair_status_from_mcu(latest.message, now_ns) if latest is not None else None
+        diagnostics = (
+            motor_link(
+                self._hardware_id, self._driver.port, motor_link_from_stats(self._driver.stats())
+            ),
+            motor_controller(self._hardware_id, status, self._watchdog_trips),
         )
+        self._diagnostics_pub.publish(
+            serialize(self._store, to_diagnostic_array(self._store, now_ns, diagnostics))
+        )
+
+    def _now_ns(self) -> int:
+        return int(self.get_clock().now().nanoseconds)
 
     def _trigger(self, response: Trigger.Response, action: str, call: Any) -> Trigger.Response:
         try:

@@ -28,9 +28,10 @@ from rosgraph_msgs.msg import Clock as ClockMsg
 from chairlink.errors import ChairlinkError
 from chairlink.interfaces import typestore
 from chairlink_ros import qos
-from chairlink_ros.firmware_conversions import command_from_twist, stamp
 from chairlink_ros.node_main import spin_node
 from edge.rosbag import ros_messages
+from edge.rosbag.cdr import serialize, to_clock
+from edge.rosbag.conversions import command_from_twist
 from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import load_scenario
 from edge.stack import SensorMessage
@@ -143,11 +144,11 @@ class SimNode(Node):
 
     def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
         try:
-            linear, angular = command_from_twist(message)
+            command = command_from_twist(message, self._runner.now_ns)
         except ValueError as err:
             self.get_logger().warning(f"refused /cmd_vel, commanding zero: {err}")
-            linear, angular = 0.0, 0.0
-        self._stack.command(linear, angular)
+            command = DriveCommand.stop(self._runner.now_ns)
+        self._stack.command(command.linear_mps, command.angular_radps)
 
     def _tick(self) -> None:
         target = round((time.monotonic() - self._wall_start) * self._rate * 1e9)
@@ -159,7 +160,7 @@ class SimNode(Node):
             steps += 1
         # /clock goes on after the scenario's end, standing still, so nodes under sim time
         # see a paused clock rather than a dead one.
-        self._clock_pub.publish(ClockMsg(clock=stamp(self._runner.now_ns)))
+        self._clock_pub.publish(serialize(self._store, to_clock(self._store, self._runner.now_ns)))
 
     def _finish(self) -> None:
         if self._reported:
@@ -182,7 +183,7 @@ class SimNode(Node):
                     _message_class(msgtype), name.lstrip("/"), _QOS.get(msgtype, qos.TELEMETRY)
                 )
                 self._topic_publishers[name] = publisher
-            publisher.publish(bytes(self._store.serialize_cdr(message, msgtype)))
+            publisher.publish(serialize(self._store, message))
 
 
 def main(args: list[str] | None = None) -> None:

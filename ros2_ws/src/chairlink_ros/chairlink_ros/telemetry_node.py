@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from chairlink_interfaces.msg import ChairStatus, PatientVitals, SafetyState
 from chairlink_interfaces.msg import TripCommand as TripCommandMsg
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry as OdometryMsg
 from pydantic import ValidationError
 from rcl_interfaces.srv import SetParametersAtomically
@@ -30,6 +30,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_srvs.srv import Trigger
 
+from chairlink.interfaces import typestore
 from chairlink.ros_params import runtime_changes
 from chairlink.wire.payloads import (
     CancelCommand,
@@ -44,12 +45,15 @@ from chairlink.wire.payloads import (
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
-from chairlink_ros.telemetry_conversions import (
-    agent_diagnostics,
-    alarm_diagnostics,
-    trip_command_message,
+from edge.diagnostics import Diagnostic, patient_alarm, telemetry_link
+from edge.rosbag.cdr import serialize
+from edge.rosbag.conversions import (
+    from_chair_status,
+    from_odometry,
+    from_patient_vitals,
+    to_diagnostic_array,
+    to_trip_command,
 )
-from edge.rosbag.conversions import from_chair_status, from_odometry, from_patient_vitals
 from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.vehicle_state import VehicleState
 
@@ -77,6 +81,7 @@ class TelemetryNode(Node):
         self._config = config
         self._hardware_id = f"{config.identity.chair_id}/telemetry"
         self._frame = config.ros.base_frame
+        self._store = typestore()
         self._vehicle = VehicleState()
         self._vehicle_lock = threading.Lock()
         self._odometry_at = self._status_at = 0.0
@@ -169,16 +174,17 @@ class TelemetryNode(Node):
         )
 
     def _publish_health(self) -> None:
-        self._publish_diagnostics(agent_diagnostics(self._hardware_id, self._agent.stats()))
+        self._publish_diagnostics(telemetry_link(self._hardware_id, self._agent.stats()))
 
     def _on_local_alarm(self, alarm: EventMessage) -> None:
         self.get_logger().error(f"alarm on the chair: {alarm.code}: {alarm.message}")
-        self._publish_diagnostics(alarm_diagnostics(self._hardware_id, alarm))
+        self._publish_diagnostics(patient_alarm(self._hardware_id, alarm))
 
-    def _publish_diagnostics(self, status: DiagnosticStatus) -> None:
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._diagnostics_pub.publish(array)
+    def _publish_diagnostics(self, diagnostic: Diagnostic) -> None:
+        now_ns = self.get_clock().now().nanoseconds
+        self._diagnostics_pub.publish(
+            serialize(self._store, to_diagnostic_array(self._store, now_ns, [diagnostic]))
+        )
 
     # -- downlink (called on the MQTT client's thread) ------------------------------------------
 
@@ -201,8 +207,10 @@ class TelemetryNode(Node):
                 return False, f"trip {command.trip_id} is not assigned to this chair"
             else:
                 self._trip_id = ""
-        now = self.get_clock().now().to_msg()
-        self._trip_pub.publish(trip_command_message(command, now, self._frame))
+        now_ns = self.get_clock().now().nanoseconds
+        self._trip_pub.publish(
+            serialize(self._store, to_trip_command(self._store, command, now_ns, self._frame))
+        )
         return True, "passed to navigation on /trip/command"
 
     def _remote_stop(self, command: StopCommand) -> tuple[bool, str]:

@@ -25,7 +25,8 @@ from chairlink.interfaces import typestore
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
-from edge.rosbag.conversions import PATIENT_VITALS, to_patient_vitals
+from edge.rosbag.cdr import serialize
+from edge.rosbag.conversions import to_patient_vitals
 from edge.telemetry.oximeter.reader import OximeterReader
 
 __all__ = ["VitalsNode", "main"]
@@ -92,8 +93,9 @@ class VitalsNode(Node):
             return
         vitals = self._reader.vitals(self.get_clock().now().nanoseconds)
         # Serialised by the same code that records bags, as sim_node publishes them.
-        message = to_patient_vitals(self._store, vitals, self._frame)
-        self._publisher.publish(bytes(self._store.serialize_cdr(message, PATIENT_VITALS)))
+        self._publisher.publish(
+            serialize(self._store, to_patient_vitals(self._store, vitals, self._frame))
+        )
 
 
 def main(args: list[str] | None = None) -> None:
