@@ -253,3 +253,14 @@ def test_shutdown_brakes_the_chair_before_the_node_exits(
     # Well inside the MCU's 200 ms drive timeout: the node braked, not the watchdog.
     assert wait_until(lambda: sim.snapshot().target_linear_mps == 0.0, 0.1)
     assert sim.snapshot().faults == Fault.NONE
+
+
+def test_a_publish_racing_the_nodes_destruction_is_dropped_not_raised(
+    graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
+) -> None:
+    # A diagnostics tick the executor took just before the node was removed must not reach
+    # the destroyed publisher: the exception would end the executor's spin for every node.
+    node = make_bridge()
+    assert wait_until(lambda: node.driver.latest_status is not None, 5.0)
+    graph.remove(node)
+    node._publish_diagnostics()  # noqa: SLF001 - the timer's callback, run after destruction

@@ -9,6 +9,7 @@ paused /clock can never keep the chair moving; ROS time only stamps the messages
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from typing import Any
 
@@ -21,6 +22,7 @@ from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from sensor_msgs.msg import BatteryState
 from std_srvs.srv import Trigger
 
@@ -77,6 +79,10 @@ class FirmwareBridgeNode(Node):
         )
         self._hardware_id = f"{config.identity.chair_id}/motor-mcu"
         self._store = typestore()
+        # Publishing happens on the driver's thread and the executor's; destroy_node waits for
+        # one in flight and stops the next, so none reaches a destroyed publisher.
+        self._publishing = threading.Lock()
+        self._closed = False
         self._last_cmd_ns: int | None = None
         self._cmd_stale = False
         self._rejected_commands = 0
@@ -129,6 +135,8 @@ class FirmwareBridgeNode(Node):
     def destroy_node(self) -> None:
         """Brake the chair, close the port, then tear the node down."""
         self._driver.stop(brake=True)
+        with self._publishing:
+            self._closed = True
         super().destroy_node()
 
     def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
@@ -161,11 +169,9 @@ class FirmwareBridgeNode(Node):
                 odometry = dataclasses.replace(
                     odometry_from_estimate(estimate), stamp_ns=self._now_ns()
                 )
-                self._odom_pub.publish(
-                    serialize(
-                        self._store,
-                        to_odometry(self._store, odometry, ros.odom_frame, ros.base_frame),
-                    )
+                self._publish(
+                    self._odom_pub,
+                    to_odometry(self._store, odometry, ros.odom_frame, ros.base_frame),
                 )
         elif isinstance(message, Status):
             if (
@@ -179,11 +185,9 @@ class FirmwareBridgeNode(Node):
             self._previous_faults = message.faults
             status = chair_status_from_mcu(message, self._now_ns())
             link = motor_link_from_stats(self._driver.stats())
-            self._battery_pub.publish(
-                serialize(self._store, to_battery_state(self._store, status, ros.base_frame))
-            )
-            self._status_pub.publish(
-                serialize(self._store, to_chair_status(self._store, status, ros.base_frame, link))
+            self._publish(self._battery_pub, to_battery_state(self._store, status, ros.base_frame))
+            self._publish(
+                self._status_pub, to_chair_status(self._store, status, ros.base_frame, link)
             )
 
     def _publish_diagnostics(self) -> None:
@@ -196,9 +200,13 @@ class FirmwareBridgeNode(Node):
             ),
             motor_controller(self._hardware_id, status, self._watchdog_trips),
         )
-        self._diagnostics_pub.publish(
-            serialize(self._store, to_diagnostic_array(self._store, now_ns, diagnostics))
-        )
+        self._publish(self._diagnostics_pub, to_diagnostic_array(self._store, now_ns, diagnostics))
+
+    def _publish(self, publisher: Publisher, message: Any) -> None:
+        data = serialize(self._store, message)
+        with self._publishing:
+            if not self._closed:
+                publisher.publish(data)
 
     def _now_ns(self) -> int:
         return int(self.get_clock().now().nanoseconds)
