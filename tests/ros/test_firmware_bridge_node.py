@@ -263,4 +263,4 @@ def test_a_publish_racing_the_nodes_destruction_is_dropped_not_raised(
     node = make_bridge()
     assert wait_until(lambda: node.driver.latest_status is not None, 5.0)
     graph.remove(node)
-    node._publish_diagnostics()  # noqa: SLF001 - the timer's callback, run after destruction
+    node._publish_diagnostics()  # the timer's callback, run after destruction
