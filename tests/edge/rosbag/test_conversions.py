@@ -15,7 +15,7 @@ from chairlink.interfaces import typestore
 from chairlink.wire.payloads import SCHEMA_VERSION, CancelCommand, TripCommand
 from chairlink.wire.topics import CommandKind
 from edge.diagnostics import Diagnostic, Level
-from edge.rosbag.cdr import deserialize, from_header, serialize, to_clock
+from edge.rosbag.cdr import deserialize, from_header, prepare, serialize, to_clock
 from edge.rosbag.conversions import (
     CHAIR_STATUS,
     command_from_twist,
@@ -153,3 +153,13 @@ def test_clock_and_what_cannot_be_serialised() -> None:
         serialize(STORE, object())
     with pytest.raises(ConversionError, match="not a rosgraph_msgs/msg/Clock"):
         deserialize(STORE, b"\x00\x01", "rosgraph_msgs/msg/Clock")
+
+
+def test_prepare_generates_the_serialisers_before_the_first_message() -> None:
+    store = typestore()
+    odometry = "nav_msgs/msg/Odometry"
+    assert odometry not in store.cache
+    prepare(store, [odometry])
+    assert odometry in store.cache
+    with pytest.raises(ConversionError, match="unknown message type nav_msgs/msg/Nothing"):
+        prepare(store, ["nav_msgs/msg/Nothing"])

@@ -38,8 +38,12 @@ from edge.firmware_conversions import (
     motor_link_from_stats,
     odometry_from_estimate,
 )
-from edge.rosbag.cdr import serialize
+from edge.rosbag.cdr import prepare, serialize
 from edge.rosbag.conversions import (
+    BATTERY_STATE,
+    CHAIR_STATUS,
+    DIAGNOSTIC_ARRAY,
+    ODOMETRY,
     command_from_twist,
     to_battery_state,
     to_chair_status,
@@ -60,7 +64,10 @@ from firmware_bridge.messages import (
 )
 from firmware_bridge.odometry import OdometryIntegrator
 
-__all__ = ["FirmwareBridgeNode", "main"]
+__all__ = ["PUBLISHED", "FirmwareBridgeNode", "main"]
+
+PUBLISHED = (ODOMETRY, BATTERY_STATE, CHAIR_STATUS, DIAGNOSTIC_ARRAY)
+"""The message types this node publishes."""
 
 
 class FirmwareBridgeNode(Node):
@@ -79,6 +86,7 @@ class FirmwareBridgeNode(Node):
         )
         self._hardware_id = f"{config.identity.chair_id}/motor-mcu"
         self._store = typestore()
+        prepare(self._store, PUBLISHED)
         # Publishing happens on the driver's thread and the executor's; destroy_node waits for
         # one in flight and stops the next, so none reaches a destroyed publisher.
         self._publishing = threading.Lock()

@@ -30,7 +30,7 @@ from chairlink.interfaces import typestore
 from chairlink_ros import qos
 from chairlink_ros.node_main import spin_node
 from edge.rosbag import ros_messages
-from edge.rosbag.cdr import serialize, to_clock
+from edge.rosbag.cdr import CLOCK, prepare, serialize, to_clock
 from edge.rosbag.conversions import command_from_twist
 from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import load_scenario
@@ -123,6 +123,7 @@ class SimNode(Node):
             load_scenario(scenario_path), stack_factory=lambda site, start, goal: self._stack
         )
         self._store = typestore()
+        prepare(self._store, (*_QOS, CLOCK))
         self._topic_publishers: dict[str, Publisher] = {}
         self._clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         cmd_type = TwistStamped if stamped else Twist

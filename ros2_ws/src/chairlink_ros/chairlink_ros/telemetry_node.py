@@ -46,8 +46,10 @@ from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
 from edge.diagnostics import Diagnostic, patient_alarm, telemetry_link
-from edge.rosbag.cdr import serialize
+from edge.rosbag.cdr import prepare, serialize
 from edge.rosbag.conversions import (
+    DIAGNOSTIC_ARRAY,
+    TRIP_COMMAND,
     from_chair_status,
     from_odometry,
     from_patient_vitals,
@@ -82,6 +84,7 @@ class TelemetryNode(Node):
         self._hardware_id = f"{config.identity.chair_id}/telemetry"
         self._frame = config.ros.base_frame
         self._store = typestore()
+        prepare(self._store, (TRIP_COMMAND, DIAGNOSTIC_ARRAY))
         self._vehicle = VehicleState()
         self._vehicle_lock = threading.Lock()
         self._odometry_at = self._status_at = 0.0

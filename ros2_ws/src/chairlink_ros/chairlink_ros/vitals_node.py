@@ -25,8 +25,8 @@ from chairlink.interfaces import typestore
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
-from edge.rosbag.cdr import serialize
-from edge.rosbag.conversions import to_patient_vitals
+from edge.rosbag.cdr import prepare, serialize
+from edge.rosbag.conversions import PATIENT_VITALS, to_patient_vitals
 from edge.telemetry.oximeter.reader import OximeterReader
 
 __all__ = ["VitalsNode", "main"]
@@ -41,6 +41,7 @@ class VitalsNode(Node):
         oximeter = config.oximeter
         self._frame = config.ros.base_frame
         self._store = typestore()
+        prepare(self._store, (PATIENT_VITALS,))
         self._trip_id = ""
         self._reader = OximeterReader(
             oximeter.port,
