@@ -22,6 +22,7 @@ __all__ = [
     "CameraIntrinsics",
     "ChairStatus",
     "DriveCommand",
+    "MotorLink",
     "Odometry",
     "Perfusion",
     "Pose2D",
@@ -147,7 +148,11 @@ class CameraFrame:
 
 @dataclass(frozen=True, slots=True)
 class ChairStatus:
-    """The chair's own state as its MCU reports it (battery, arming, seat, faults)."""
+    """The chair's own state as its MCU reports it (battery, arming, seat, faults).
+
+    ``current_a`` is positive while discharging; ``faults`` holds the MCU's fault bits
+    (docs/firmware-protocol.md). Values the simulator or a bag may lack default to unknown.
+    """
 
     stamp_ns: int
     battery_v: float
@@ -160,6 +165,34 @@ class ChairStatus:
     belt_closed: bool
     motion_refused: bool
     joystick_override: bool
+    configured: bool = True
+    """The MCU holds its configuration from the host (limits, wheels, timeouts)."""
+    braking: bool = False
+    motor_temperature_left_c: float = math.nan
+    motor_temperature_right_c: float = math.nan
+    joystick_x: float = 0.0
+    """The attendant's joystick, -1 to 1 (right positive)."""
+    joystick_y: float = 0.0
+    """The attendant's joystick, -1 to 1 (forward positive)."""
+    seat_load_kg: float = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class MotorLink:
+    """The host's counters of its serial link to the motor MCU (ChairStatus, /diagnostics)."""
+
+    connected: bool
+    link_up: bool
+    frames_received: int = 0
+    frames_sent: int = 0
+    crc_errors: int = 0
+    resyncs: int = 0
+    frames_dropped: int = 0
+    reconnects: int = 0
+    link_timeouts: int = 0
+    ack_timeouts: int = 0
+    rtt_p99_ms: float = math.nan
+    last_error: str = ""
 
 
 class Perfusion(IntEnum):

@@ -1,6 +1,10 @@
-"""rosbag2 in and out, with the rosbags library: what the simulator records and replay reads."""
+"""rosbag2 in and out, with the rosbags library: what the simulator records and replay reads.
 
-from edge.rosbag.errors import BagError
+Also the one edge <-> ROS message mapping (conversions) and serialisation (cdr) the nodes use.
+"""
+
+from edge.rosbag.cdr import serialize
+from edge.rosbag.errors import BagError, ConversionError
 from edge.rosbag.reader import BagInfo, BagMessage, BagReader, ReadIssue, TopicInfo
 from edge.rosbag.sim_topics import SimTopics
 from edge.rosbag.writer import BagWriter, Storage, ros_messages
@@ -11,9 +15,11 @@ __all__ = [
     "BagMessage",
     "BagReader",
     "BagWriter",
+    "ConversionError",
     "ReadIssue",
     "SimTopics",
     "Storage",
     "TopicInfo",
     "ros_messages",
+    "serialize",
 ]

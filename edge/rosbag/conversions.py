@@ -1,7 +1,12 @@
 """edge/ types to and from the message objects of a rosbags typestore; no ROS needed.
 
-The typestore is ROS 2 Jazzy's standard types plus chairlink_interfaces, loaded from the
-project's .msg files (``chairlink.interfaces.typestore``).
+The one edge -> ROS mapping (and ROS -> edge, for what comes in): every chairlink node builds
+the messages it publishes here, serialises them with edge.rosbag.cdr.serialize and publishes
+the bytes raw, and the bag writer records the same bytes. This module holds the sensors, the
+odometry and the velocity command, and re-exports the chair's own messages
+(edge/rosbag/chair.py) and the diagnostics (edge/rosbag/diagnostics.py). The typestore is
+ROS 2 Jazzy's standard types plus chairlink_interfaces, loaded from the project's .msg files
+(``chairlink.interfaces.typestore``).
 """
 
 from __future__ import annotations
@@ -13,17 +18,30 @@ import cv2
 import numpy as np
 from rosbags.typesys.store import Typestore
 
+from edge.rosbag.cdr import from_header as _nanoseconds
+from edge.rosbag.cdr import to_header as _header
+from edge.rosbag.chair import (
+    BATTERY_STATE,
+    CHAIR_STATUS,
+    PATIENT_VITALS,
+    TRIP_COMMAND,
+    from_chair_status,
+    from_patient_vitals,
+    to_battery_state,
+    to_chair_status,
+    to_patient_vitals,
+    to_trip_command,
+)
+from edge.rosbag.diagnostics import DIAGNOSTIC_ARRAY, to_diagnostic_array
+from edge.rosbag.errors import ConversionError
 from edge.types import (
     CameraFrame,
     CameraIntrinsics,
-    ChairStatus,
     DriveCommand,
     Odometry,
-    Perfusion,
     Pose2D,
     Scan,
     Tilt,
-    Vitals,
 )
 
 __all__ = [
@@ -31,15 +49,18 @@ __all__ = [
     "CAMERA_INFO",
     "CHAIR_STATUS",
     "COMPRESSED_IMAGE",
+    "DIAGNOSTIC_ARRAY",
     "IMAGE",
     "IMU",
     "LASER_SCAN",
     "ODOMETRY",
     "PATIENT_VITALS",
     "POSE_VARIANCE",
+    "TRIP_COMMAND",
     "TWIST",
     "TWIST_STAMPED",
     "TWIST_VARIANCE",
+    "command_from_twist",
     "covariance_diagonal",
     "from_camera_info",
     "from_chair_status",
@@ -53,11 +74,13 @@ __all__ = [
     "to_camera_info",
     "to_chair_status",
     "to_compressed_image",
+    "to_diagnostic_array",
     "to_image",
     "to_imu",
     "to_laser_scan",
     "to_odometry",
     "to_patient_vitals",
+    "to_trip_command",
     "to_twist_stamped",
 ]
 
@@ -65,35 +88,16 @@ LASER_SCAN = "sensor_msgs/msg/LaserScan"
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 CAMERA_INFO = "sensor_msgs/msg/CameraInfo"
-BATTERY_STATE = "sensor_msgs/msg/BatteryState"
 IMU = "sensor_msgs/msg/Imu"
-CHAIR_STATUS = "chairlink_interfaces/msg/ChairStatus"
-PATIENT_VITALS = "chairlink_interfaces/msg/PatientVitals"
 ODOMETRY = "nav_msgs/msg/Odometry"
 TWIST_STAMPED = "geometry_msgs/msg/TwistStamped"
 TWIST = "geometry_msgs/msg/Twist"
-
-# sensor_msgs/BatteryState constants.
-_BATTERY_DISCHARGING, _BATTERY_HEALTH_GOOD, _BATTERY_TECHNOLOGY_UNKNOWN = 2, 1, 0
 
 # Odometry's variances on the diagonal: x, y, z, roll, pitch, yaw. What a wheeled base cannot
 # measure (z, roll, pitch) is marked unknown with a huge variance, as robot_localization expects.
 # The live /odom of firmware_bridge_node uses the same values.
 POSE_VARIANCE = (0.01, 0.01, 1e6, 1e6, 1e6, 0.03)
 TWIST_VARIANCE = (0.002, 1e6, 1e6, 1e6, 1e6, 0.01)
-
-
-def _stamp(store: Typestore, nanoseconds: int) -> Any:
-    time_type = store.types["builtin_interfaces/msg/Time"]
-    return time_type(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
-
-
-def _header(store: Typestore, nanoseconds: int, frame_id: str) -> Any:
-    return store.types["std_msgs/msg/Header"](stamp=_stamp(store, nanoseconds), frame_id=frame_id)
-
-
-def _nanoseconds(header: Any) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
 
 
 def covariance_diagonal(values: tuple[float, ...]) -> np.ndarray:
@@ -195,6 +199,28 @@ def from_twist(message: Any, stamp_ns: int) -> DriveCommand:
     return DriveCommand(stamp_ns, float(message.linear.x), float(message.angular.z))
 
 
+def command_from_twist(message: Any, stamp_ns: int) -> DriveCommand:
+    """The DriveCommand of a velocity command (TwistStamped or Twist) a node receives.
+
+    Unlike ``from_twist``, which reads what a bag holds, this refuses what the chair must not
+    follow.
+
+    Raises:
+        ConversionError: a component is NaN or infinite, or the command asks for motion the
+            chair cannot make (lateral, vertical, roll or pitch).
+    """
+    twist = message.twist if hasattr(message, "header") else message
+    linear, angular = float(twist.linear.x), float(twist.angular.z)
+    if not (math.isfinite(linear) and math.isfinite(angular)):
+        raise ConversionError(f"non-finite velocity command: linear {linear}, angular {angular}")
+    others = (twist.linear.y, twist.linear.z, twist.angular.x, twist.angular.y)
+    if any(not math.isfinite(v) or abs(v) > 1e-6 for v in others):
+        raise ConversionError(
+            f"a differential-drive chair cannot follow {others} (y, z, roll, pitch)"
+        )
+    return DriveCommand(stamp_ns, linear, angular)
+
+
 def to_image(store: Typestore, frame: CameraFrame) -> Any:
     """sensor_msgs/Image (rgb8) of a frame."""
     height, width, _ = frame.image.shape
@@ -288,117 +314,6 @@ def from_image(
         mount,
         height_m,
         str(message.header.frame_id),
-    )
-
-
-def to_chair_status(store: Typestore, status: ChairStatus, frame_id: str = "base_link") -> Any:
-    """chairlink_interfaces/ChairStatus of a ChairStatus (no link counters in simulation)."""
-    return store.types[CHAIR_STATUS](
-        header=_header(store, status.stamp_ns, frame_id),
-        battery_voltage=status.battery_v,
-        battery_current=status.current_a,
-        battery_soc=status.soc,
-        motor_temperature_left=math.nan,
-        motor_temperature_right=math.nan,
-        armed=status.armed,
-        estop=status.estop,
-        configured=True,
-        braking=False,
-        motion_refused=status.motion_refused,
-        joystick_override=status.joystick_override,
-        joystick_x=0.0,
-        joystick_y=0.0,
-        seat_occupied=status.seat_occupied,
-        seat_load=math.nan,
-        belt_closed=status.belt_closed,
-        faults=status.faults,
-        link_up=True,
-        frames_received=0,
-        frames_sent=0,
-        crc_errors=0,
-        resyncs=0,
-        frames_dropped=0,
-        reconnects=0,
-        link_timeouts=0,
-    )
-
-
-def from_chair_status(message: Any) -> ChairStatus:
-    """A ChairStatus of a chairlink_interfaces/ChairStatus."""
-    return ChairStatus(
-        stamp_ns=_nanoseconds(message.header),
-        battery_v=float(message.battery_voltage),
-        current_a=float(message.battery_current),
-        soc=float(message.battery_soc),
-        armed=bool(message.armed),
-        estop=bool(message.estop),
-        faults=int(message.faults),
-        seat_occupied=bool(message.seat_occupied),
-        belt_closed=bool(message.belt_closed),
-        motion_refused=bool(message.motion_refused),
-        joystick_override=bool(message.joystick_override),
-    )
-
-
-def to_battery_state(store: Typestore, status: ChairStatus, frame_id: str = "base_link") -> Any:
-    """sensor_msgs/BatteryState; current negative while discharging (REP 145)."""
-    battery = store.types[BATTERY_STATE]
-    return battery(
-        header=_header(store, status.stamp_ns, frame_id),
-        voltage=status.battery_v,
-        temperature=math.nan,
-        current=-status.current_a,
-        charge=math.nan,
-        capacity=math.nan,
-        design_capacity=math.nan,
-        percentage=status.soc,
-        power_supply_status=_BATTERY_DISCHARGING,
-        power_supply_health=_BATTERY_HEALTH_GOOD,
-        power_supply_technology=_BATTERY_TECHNOLOGY_UNKNOWN,
-        present=True,
-        cell_voltage=np.zeros(0, dtype=np.float32),
-        cell_temperature=np.zeros(0, dtype=np.float32),
-        location="",
-        serial_number="",
-    )
-
-
-def to_patient_vitals(store: Typestore, vitals: Vitals, frame_id: str = "base_link") -> Any:
-    """chairlink_interfaces/PatientVitals of a Vitals."""
-    return store.types[PATIENT_VITALS](
-        header=_header(store, vitals.stamp_ns, frame_id),
-        patient_token=vitals.patient_token,
-        spo2=vitals.spo2_pct,
-        pulse_rate=vitals.pulse_bpm,
-        perfusion=int(vitals.perfusion),
-        sensor_disconnected=vitals.probe_off,
-        sensor_alarm=vitals.probe_off,
-        artifact=vitals.artifact,
-        out_of_track=vitals.out_of_track,
-        stale=vitals.stale,
-    )
-
-
-def _perfusion(value: int) -> Perfusion:
-    # A value the message's constants do not name is no perfusion reading at all.
-    try:
-        return Perfusion(value)
-    except ValueError:
-        return Perfusion.UNKNOWN
-
-
-def from_patient_vitals(message: Any) -> Vitals:
-    """A Vitals of a chairlink_interfaces/PatientVitals."""
-    return Vitals(
-        stamp_ns=_nanoseconds(message.header),
-        patient_token=str(message.patient_token),
-        spo2_pct=float(message.spo2),
-        pulse_bpm=float(message.pulse_rate),
-        perfusion=_perfusion(int(message.perfusion)),
-        probe_off=bool(message.sensor_disconnected or message.sensor_alarm),
-        artifact=bool(message.artifact),
-        out_of_track=bool(message.out_of_track),
-        stale=bool(message.stale),
     )
 
 

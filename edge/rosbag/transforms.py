@@ -17,6 +17,7 @@ from rosbags.typesys.store import Typestore
 from chairlink.config import ChairConfig
 from chairlink.geometry import Mount
 from chairlink.site import OccupancyMap
+from edge.rosbag.cdr import to_time
 from edge.types import Pose2D
 
 __all__ = [
@@ -55,12 +56,6 @@ def quaternion_from_rpy(roll: float, pitch: float, yaw: float) -> Quaternion:
     )
 
 
-def _stamp(store: Typestore, nanoseconds: int) -> Any:
-    return store.types["builtin_interfaces/msg/Time"](
-        sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000
-    )
-
-
 def _transform(
     store: Typestore,
     stamp_ns: int,
@@ -74,7 +69,7 @@ def _transform(
     x, y, z = translation
     qx, qy, qz, qw = rotation
     return types["geometry_msgs/msg/TransformStamped"](
-        header=types["std_msgs/msg/Header"](stamp=_stamp(store, stamp_ns), frame_id=parent),
+        header=types["std_msgs/msg/Header"](stamp=to_time(store, stamp_ns), frame_id=parent),
         child_frame_id=child,
         transform=types["geometry_msgs/msg/Transform"](
             translation=types["geometry_msgs/msg/Vector3"](x=x, y=y, z=z),
@@ -143,7 +138,7 @@ def to_occupancy_grid(
     rows, cols = grid.cells.shape
     x, y, yaw = grid.origin
     qx, qy, qz, qw = quaternion_from_rpy(0, 0, yaw)
-    stamp = _stamp(store, stamp_ns)
+    stamp = to_time(store, stamp_ns)
     return types[OCCUPANCY_GRID](
         header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id),
         info=types["nav_msgs/msg/MapMetaData"](

@@ -23,6 +23,7 @@ from rosbags.typesys.store import Typestore
 from chairlink.geometry import CameraConfig
 from chairlink.interfaces import typestore as chairlink_typestore
 from edge.rosbag.calibration import calibration_camera_info
+from edge.rosbag.cdr import serialize
 from edge.rosbag.conversions import (
     BATTERY_STATE,
     CAMERA_INFO,
@@ -110,6 +111,8 @@ class BagWriter:
 
         A ``latched`` topic (its first message decides) is recorded as offered transient
         local, as /tf_static and /map are.
+
+        The bytes are edge.rosbag.cdr.serialize's, the ones the nodes publish.
         """
         if self._writer is None:
             raise BagError(f"{self.path}: not open for writing")
@@ -126,7 +129,7 @@ class BagWriter:
             raise BagError(
                 f"{self.path}: topic {topic} carries {connection.msgtype}, not {msgtype}"
             )
-        self._writer.write(connection, stamp_ns, self.store.serialize_cdr(message, msgtype))
+        self._writer.write(connection, stamp_ns, serialize(self.store, message))
         self.count += 1
 
     def write_all(

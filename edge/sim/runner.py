@@ -19,6 +19,7 @@ import numpy as np
 
 from chairlink.config import ChairConfig
 from chairlink.site import Site, Waypoint, load_site, stock_site
+from edge.firmware_conversions import chair_status_from_plant
 from edge.nav.route_planner import NoRouteError, nearest_waypoint, plan_route
 from edge.sim.camera import CameraSimulator, CameraSpec, ObjectTruth
 from edge.sim.footprint import Footprint
@@ -47,7 +48,6 @@ from firmware_bridge.messages import (
     Heartbeat,
     HostMessage,
     Rearm,
-    StatusFlag,
 )
 from firmware_bridge.plant import CONTROL_PERIOD_NS as PHYSICS_PERIOD_NS
 from firmware_bridge.plant import Plant, PlantState
@@ -356,7 +356,7 @@ class SimRunner:
         if t % TILT_PERIOD_NS == 0:
             self._sense("/imu/data", self.tilt.sample(t))
         if t % STATUS_PERIOD_NS == 0:
-            self._sense("/chair/status", _chair_status(t, state))
+            self._sense("/chair/status", chair_status_from_plant(state, t))
         if t % VITALS_PERIOD_NS == 0:
             self._sense("/patient/vitals", self.vitals.sample(t))
         if t >= loop.next_scan:
@@ -482,23 +482,6 @@ class SimRunner:
             cls = ObjectClass.WALL if touched == 0 else classes[touched]
             result.collisions.append(Collision(t_s, touched, cls, pose.x, pose.y))
         self._touching = set(contact.touching)
-
-
-def _chair_status(t: int, state: PlantState) -> ChairStatus:
-    flags = state.flags
-    return ChairStatus(
-        stamp_ns=t,
-        battery_v=state.battery_v,
-        current_a=state.current_a,
-        soc=state.soc,
-        armed=bool(flags & StatusFlag.ARMED),
-        estop=bool(flags & StatusFlag.ESTOP),
-        faults=int(state.faults),
-        seat_occupied=bool(flags & StatusFlag.SEAT_OCCUPIED),
-        belt_closed=bool(flags & StatusFlag.BELT_CLOSED),
-        motion_refused=bool(flags & StatusFlag.MOTION_REFUSED),
-        joystick_override=bool(flags & StatusFlag.JOYSTICK_OVERRIDE),
-    )
 
 
 def _advance(pose: Pose2D, ds: float, dtheta: float) -> Pose2D:

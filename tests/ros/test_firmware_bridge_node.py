@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import pytest
 from chairlink_interfaces.msg import ChairStatus
 from chairlink_ros import qos
-from chairlink_ros.firmware_bridge_node import FirmwareBridgeNode
+from chairlink_ros.firmware_bridge_node import PUBLISHED, FirmwareBridgeNode
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
@@ -253,3 +254,28 @@ def test_shutdown_brakes_the_chair_before_the_node_exits(
     # Well inside the MCU's 200 ms drive timeout: the node braked, not the watchdog.
     assert wait_until(lambda: sim.snapshot().target_linear_mps == 0.0, 0.1)
     assert sim.snapshot().faults == Fault.NONE
+
+
+def test_a_publish_racing_the_nodes_destruction_is_dropped_not_raised(
+    graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
+) -> None:
+    # A diagnostics tick the executor took just before the node was removed must not reach
+    # the destroyed publisher: the exception would end the executor's spin for every node.
+    node = make_bridge()
+    assert wait_until(lambda: node.driver.latest_status is not None, 5.0)
+    graph.remove(node)
+    node._publish_diagnostics()  # the timer's callback, run after destruction
+
+
+def test_the_serialisers_are_ready_before_the_first_message(graph: Graph, tmp_path: Path) -> None:
+    # Generated at the first message instead, they held the GIL for hundreds of ms on a busy
+    # machine, while /cmd_vel waited: ros.cmd_to_serial_p99_ms went from 35 to 200-340 ms.
+    # Not spun and with no MCU, the node has published nothing yet.
+    node = FirmwareBridgeNode(
+        context=graph.context,
+        parameter_overrides=[Parameter("firmware.port", value=str(tmp_path / "no-mcu"))],
+    )
+    try:
+        assert set(PUBLISHED) <= set(node._store.cache)
+    finally:
+        node.destroy_node()

@@ -59,7 +59,7 @@ def close(a: float, b: float) -> bool:
 
 def same(a: Message, b: Message) -> bool:
     if isinstance(a, ChairStatus) and isinstance(b, ChairStatus):
-        floats = ("battery_v", "current_a", "soc")
+        floats = tuple(f for f in ChairStatus.__slots__ if isinstance(getattr(a, f), float))
         return all(close(getattr(a, f), getattr(b, f)) for f in floats) and all(
             getattr(a, f) == getattr(b, f) for f in ChairStatus.__slots__ if f not in floats
         )

@@ -12,6 +12,8 @@ paused /clock can never keep the chair moving; ROS time only stamps the messages
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from typing import Any
 
@@ -24,6 +26,7 @@ from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from sensor_msgs.msg import BatteryState
 from std_srvs.srv import Trigger
 from tf2_msgs.msg import TFMessage
@@ -34,16 +37,27 @@ from chairlink.interfaces import typestore
 from chairlink.ros_params import validate_parameters
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
-from chairlink_ros.firmware_conversions import (
-    battery_message,
-    chair_status_message,
-    command_from_twist,
-    diagnostics_message,
-    odometry_message,
-)
 from chairlink_ros.node_main import spin_node
+from edge.diagnostics import motor_controller, motor_link
+from edge.firmware_conversions import (
+    chair_status_from_mcu,
+    motor_link_from_stats,
+    odometry_from_estimate,
+)
+from edge.rosbag.cdr import prepare, serialize
+from edge.rosbag.conversions import (
+    BATTERY_STATE,
+    CHAIR_STATUS,
+    DIAGNOSTIC_ARRAY,
+    ODOMETRY,
+    command_from_twist,
+    to_battery_state,
+    to_chair_status,
+    to_diagnostic_array,
+    to_odometry,
+)
 from edge.rosbag.transforms import TF_MESSAGE, pose_transform, static_transforms, tf_message
-from edge.types import Pose2D
+from edge.types import DriveCommand
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.errors import LinkError
 from firmware_bridge.messages import (
@@ -57,7 +71,10 @@ from firmware_bridge.messages import (
 )
 from firmware_bridge.odometry import OdometryIntegrator
 
-__all__ = ["FirmwareBridgeNode", "main"]
+__all__ = ["PUBLISHED", "FirmwareBridgeNode", "main"]
+
+PUBLISHED = (ODOMETRY, BATTERY_STATE, CHAIR_STATUS, DIAGNOSTIC_ARRAY, TF_MESSAGE)
+"""The message types this node publishes."""
 
 
 class FirmwareBridgeNode(Node):
@@ -75,6 +92,12 @@ class FirmwareBridgeNode(Node):
             wheels.radius_m, wheels.separation_m, wheels.ticks_per_rev
         )
         self._hardware_id = f"{config.identity.chair_id}/motor-mcu"
+        self._store = typestore()
+        prepare(self._store, PUBLISHED)
+        # Publishing happens on the driver's thread and the executor's; destroy_node waits for
+        # one in flight and stops the next, so none reaches a destroyed publisher.
+        self._publishing = threading.Lock()
+        self._closed = False
         self._last_cmd_ns: int | None = None
         self._cmd_stale = False
         self._rejected_commands = 0
@@ -88,14 +111,9 @@ class FirmwareBridgeNode(Node):
             DiagnosticArray, "/diagnostics", qos.DIAGNOSTICS
         )
         # TF is built by edge.rosbag.transforms (as sim_node's and the bags') and sent as CDR.
-        self._store = typestore()
         self._tf_pub = self.create_publisher(TFMessage, "tf", qos.TF)
         self._tf_static_pub = self.create_publisher(TFMessage, "tf_static", qos.TF_STATIC)
-        self._tf_static_pub.publish(
-            self._tf_bytes(
-                static_transforms(self._store, config, self.get_clock().now().nanoseconds)
-            )
-        )
+        self._publish(self._tf_static_pub, static_transforms(self._store, config, self._now_ns()))
         cmd_type = TwistStamped if ros.cmd_vel_stamped else Twist
         self.create_subscription(cmd_type, "cmd_vel", self._on_cmd_vel, qos.COMMANDS)
 
@@ -136,18 +154,20 @@ class FirmwareBridgeNode(Node):
     def destroy_node(self) -> None:
         """Brake the chair, close the port, then tear the node down."""
         self._driver.stop(brake=True)
+        with self._publishing:
+            self._closed = True
         super().destroy_node()
 
     def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
         self._last_cmd_ns = time.monotonic_ns()
         try:
-            linear, angular = command_from_twist(message)
+            command = command_from_twist(message, self._last_cmd_ns)
         except ValueError as err:
             self._rejected_commands += 1
             self.get_logger().warning(f"refused /cmd_vel, commanding zero: {err}")
-            linear, angular = 0.0, 0.0
+            command = DriveCommand.stop(self._last_cmd_ns)
         self._cmd_stale = False
-        self._driver.command(linear, angular)
+        self._driver.command(command.linear_mps, command.angular_radps)
 
     def _check_cmd_vel(self) -> None:
         if self._last_cmd_ns is None or self._cmd_stale:
@@ -159,20 +179,23 @@ class FirmwareBridgeNode(Node):
             self.get_logger().warning(f"/cmd_vel silent for {silent_s:.2f} s: commanding zero")
 
     def _on_frame(self, received: Received[Odometry | Status | Ack]) -> None:
+        # Messages carry ROS time (sim time under use_sim_time); the driver's stamps are steady.
         message = received.message
         ros = self._config.ros
         if isinstance(message, Odometry):
             estimate = self._odometry.update(message, received.stamp_ns)
             if estimate is not None:
-                now = self.get_clock().now()
-                self._odom_pub.publish(
-                    odometry_message(estimate, now.to_msg(), ros.odom_frame, ros.base_frame)
+                odometry = dataclasses.replace(
+                    odometry_from_estimate(estimate), stamp_ns=self._now_ns()
                 )
-                pose = Pose2D(estimate.x_m, estimate.y_m, estimate.theta_rad)
+                self._publish(
+                    self._odom_pub,
+                    to_odometry(self._store, odometry, ros.odom_frame, ros.base_frame),
+                )
                 transform = pose_transform(
-                    self._store, now.nanoseconds, ros.odom_frame, ros.base_frame, pose
+                    self._store, odometry.stamp_ns, ros.odom_frame, ros.base_frame, odometry.pose
                 )
-                self._tf_pub.publish(self._tf_bytes(tf_message(self._store, [transform])))
+                self._publish(self._tf_pub, tf_message(self._store, [transform]))
         elif isinstance(message, Status):
             if (
                 message.faults & Fault.DRIVE_TIMEOUT
@@ -183,27 +206,33 @@ class FirmwareBridgeNode(Node):
                     "the MCU's drive watchdog tripped: chair braked, re-arm needed"
                 )
             self._previous_faults = message.faults
-            now = self.get_clock().now().to_msg()
-            self._battery_pub.publish(battery_message(message, now, ros.base_frame))
-            self._status_pub.publish(
-                chair_status_message(message, self._driver.stats(), now, ros.base_frame)
+            status = chair_status_from_mcu(message, self._now_ns())
+            link = motor_link_from_stats(self._driver.stats())
+            self._publish(self._battery_pub, to_battery_state(self._store, status, ros.base_frame))
+            self._publish(
+                self._status_pub, to_chair_status(self._store, status, ros.base_frame, link)
             )
-
-    def _tf_bytes(self, message: Any) -> bytes:
-        return bytes(self._store.serialize_cdr(message, TF_MESSAGE))
 
     def _publish_diagnostics(self) -> None:
+        now_ns = self._now_ns()
         latest = self._driver.latest_status
-        self._diagnostics_pub.publish(
-            diagnostics_message(
-                self._hardware_id,
-                self._driver.port,
-                link=self._driver.stats(),
-                status=latest.message if latest is not None else None,
-                watchdog_trips=self._watchdog_trips,
-                time=self.get_clock().now().to_msg(),
-            )
+        status = chair_status_from_mcu(latest.message, now_ns) if latest is not None else None
+        diagnostics = (
+            motor_link(
+                self._hardware_id, self._driver.port, motor_link_from_stats(self._driver.stats())
+            ),
+            motor_controller(self._hardware_id, status, self._watchdog_trips),
         )
+        self._publish(self._diagnostics_pub, to_diagnostic_array(self._store, now_ns, diagnostics))
+
+    def _publish(self, publisher: Publisher, message: Any) -> None:
+        data = serialize(self._store, message)
+        with self._publishing:
+            if not self._closed:
+                publisher.publish(data)
+
+    def _now_ns(self) -> int:
+        return int(self.get_clock().now().nanoseconds)
 
     def _trigger(self, response: Trigger.Response, action: str, call: Any) -> Trigger.Response:
         try:

@@ -32,10 +32,12 @@ from chairlink.errors import ChairlinkError
 from chairlink.interfaces import typestore
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
-from chairlink_ros.firmware_conversions import command_from_twist, stamp
 from chairlink_ros.node_main import spin_node
 from edge.rosbag import SimTopics
+from edge.rosbag.cdr import CLOCK, prepare, serialize, to_clock
+from edge.rosbag.conversions import command_from_twist
 from edge.rosbag.sim_topics import RosMessage
+from edge.rosbag.transforms import OCCUPANCY_GRID, TF_MESSAGE
 from edge.sim.runner import Message, SimRunner
 from edge.sim.scenario import load_scenario
 from edge.stack import SensorMessage
@@ -132,6 +134,7 @@ class SimNode(Node):
             stack_factory=lambda site, start, goal: self._stack,
         )
         self._store = typestore()
+        prepare(self._store, (*_QOS, CLOCK, TF_MESSAGE, OCCUPANCY_GRID))
         self._topics = SimTopics(self._store, chair, self._runner.site.map)
         self._topic_publishers: dict[str, Publisher] = {}
         self._send(self._topics.latched())
@@ -155,11 +158,11 @@ class SimNode(Node):
 
     def _on_cmd_vel(self, message: Twist | TwistStamped) -> None:
         try:
-            linear, angular = command_from_twist(message)
+            command = command_from_twist(message, self._runner.now_ns)
         except ValueError as err:
             self.get_logger().warning(f"refused /cmd_vel, commanding zero: {err}")
-            linear, angular = 0.0, 0.0
-        self._stack.command(linear, angular)
+            command = DriveCommand.stop(self._runner.now_ns)
+        self._stack.command(command.linear_mps, command.angular_radps)
 
     def _tick(self) -> None:
         target = round((time.monotonic() - self._wall_start) * self._rate * 1e9)
@@ -171,7 +174,7 @@ class SimNode(Node):
             steps += 1
         # /clock goes on after the scenario's end, standing still, so nodes under sim time
         # see a paused clock rather than a dead one.
-        self._clock_pub.publish(ClockMsg(clock=stamp(self._runner.now_ns)))
+        self._clock_pub.publish(serialize(self._store, to_clock(self._store, self._runner.now_ns)))
 
     def _finish(self) -> None:
         if self._reported:
@@ -198,7 +201,7 @@ class SimNode(Node):
                     _message_class(msgtype), name.lstrip("/"), profile
                 )
                 self._topic_publishers[name] = publisher
-            publisher.publish(bytes(self._store.serialize_cdr(message, msgtype)))
+            publisher.publish(serialize(self._store, message))
 
 
 def main(args: list[str] | None = None) -> None:

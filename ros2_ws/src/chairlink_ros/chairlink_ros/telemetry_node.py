@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from chairlink_interfaces.msg import ChairStatus, PatientVitals, SafetyState
 from chairlink_interfaces.msg import TripCommand as TripCommandMsg
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from diagnostic_msgs.msg import DiagnosticArray
 from nav_msgs.msg import Odometry as OdometryMsg
 from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.client import Client
@@ -36,6 +36,7 @@ from std_srvs.srv import Trigger
 from chairlink.config import outbox_file
 from chairlink.errors import ChairlinkError, ConfigError
 from chairlink.identity import require_own_identity
+from chairlink.interfaces import typestore
 from chairlink.ros_params import DYNAMIC_PARAMETERS
 from chairlink.wire.payloads import (
     CancelCommand,
@@ -49,12 +50,17 @@ from chairlink.wire.payloads import (
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
-from chairlink_ros.telemetry_conversions import (
-    agent_diagnostics,
-    alarm_diagnostics,
-    trip_command_message,
+from edge.diagnostics import Diagnostic, patient_alarm, telemetry_link
+from edge.rosbag.cdr import prepare, serialize
+from edge.rosbag.conversions import (
+    DIAGNOSTIC_ARRAY,
+    TRIP_COMMAND,
+    from_chair_status,
+    from_odometry,
+    from_patient_vitals,
+    to_diagnostic_array,
+    to_trip_command,
 )
-from edge.rosbag.conversions import from_chair_status, from_odometry, from_patient_vitals
 from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.feed import TelemetryFeed
 from edge.trips.commands import (
@@ -92,6 +98,8 @@ class TelemetryNode(Node):
         self._hardware_id = f"{config.identity.chair_id}/telemetry"
         self._frame = config.ros.base_frame
         self._trips = TripCommands()
+        self._store = typestore()
+        prepare(self._store, (TRIP_COMMAND, DIAGNOSTIC_ARRAY))
 
         self._trip_pub = self.create_publisher(TripCommandMsg, "trip/command", qos.COMMANDS)
         self._diagnostics_pub = self.create_publisher(
@@ -181,16 +189,17 @@ class TelemetryNode(Node):
         )
 
     def _publish_health(self) -> None:
-        self._publish_diagnostics(agent_diagnostics(self._hardware_id, self._agent.stats()))
+        self._publish_diagnostics(telemetry_link(self._hardware_id, self._agent.stats()))
 
     def _on_local_alarm(self, alarm: EventMessage) -> None:
         self.get_logger().error(f"alarm on the chair: {alarm.code}: {alarm.message}")
-        self._publish_diagnostics(alarm_diagnostics(self._hardware_id, alarm))
+        self._publish_diagnostics(patient_alarm(self._hardware_id, alarm))
 
-    def _publish_diagnostics(self, status: DiagnosticStatus) -> None:
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self._diagnostics_pub.publish(array)
+    def _publish_diagnostics(self, diagnostic: Diagnostic) -> None:
+        now_ns = self.get_clock().now().nanoseconds
+        self._diagnostics_pub.publish(
+            serialize(self._store, to_diagnostic_array(self._store, now_ns, [diagnostic]))
+        )
 
     # -- downlink (called on the MQTT client's thread) ------------------------------------------
 
@@ -204,8 +213,10 @@ class TelemetryNode(Node):
         else:
             return self._configure(command)
         if decision.action != TripAction.NONE:
-            now = self.get_clock().now().to_msg()
-            self._trip_pub.publish(trip_command_message(command, now, self._frame))
+            now_ns = self.get_clock().now().nanoseconds
+            self._trip_pub.publish(
+                serialize(self._store, to_trip_command(self._store, command, now_ns, self._frame))
+            )
         return decision.answer
 
     def _remote_stop(self, command: StopCommand) -> tuple[bool, str]:

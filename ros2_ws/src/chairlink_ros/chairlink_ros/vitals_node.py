@@ -27,6 +27,7 @@ from chairlink.interfaces import typestore
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
+from edge.rosbag.cdr import prepare, serialize
 from edge.rosbag.conversions import PATIENT_VITALS, to_patient_vitals
 from edge.telemetry.oximeter.reader import OximeterReader
 
@@ -42,6 +43,7 @@ class VitalsNode(Node):
         oximeter = config.oximeter
         self._frame = config.ros.base_frame
         self._store = typestore()
+        prepare(self._store, (PATIENT_VITALS,))
         self._trip_id = ""
         self._reader = OximeterReader(
             oximeter.port,
@@ -91,8 +93,9 @@ class VitalsNode(Node):
         if not vitals.patient_token:
             return
         # Serialised by the same code that records bags, as sim_node publishes them.
-        message = to_patient_vitals(self._store, vitals, self._frame)
-        self._publisher.publish(bytes(self._store.serialize_cdr(message, PATIENT_VITALS)))
+        self._publisher.publish(
+            serialize(self._store, to_patient_vitals(self._store, vitals, self._frame))
+        )
 
 
 def main(args: list[str] | None = None) -> None:
