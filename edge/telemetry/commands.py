@@ -36,7 +36,8 @@ __all__ = ["CommandHandler", "CommandReceiver", "check_addressee", "check_age"]
 _log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[Command], tuple[bool, str]]
-"""Carries a command out on the chair: returns whether it was accepted, and why not."""
+"""Carries a command out on the chair: returns whether it was accepted, and why not; or
+raises ``CommandRefusedError`` with the reason."""
 
 
 def check_addressee(command: Command, chair: str) -> None:
@@ -121,6 +122,8 @@ class CommandReceiver:
             return False, "no handler for commands on this chair"
         try:
             return self._on_command(command)
+        except CommandRefusedError as refusal:
+            return False, str(refusal)
         except Exception as err:  # the host's handler must not take the agent down
             _log.exception("command handler failed")
             return False, f"handler failed: {err}"

@@ -12,6 +12,7 @@ import pytest
 from chairlink.config import TelemetryConfig
 from chairlink.wire.payloads import (
     SCHEMA_VERSION,
+    Command,
     StopCommand,
     TripCommand,
     TripMessage,
@@ -19,7 +20,7 @@ from chairlink.wire.payloads import (
     encode,
 )
 from chairlink.wire.topics import CommandKind
-from edge.telemetry.commands import CommandReceiver, check_addressee, check_age
+from edge.telemetry.commands import CommandHandler, CommandReceiver, check_addressee, check_age
 from edge.telemetry.errors import CommandExpiredError, CommandRefusedError
 from edge.telemetry.outbox import CommandAnswer, Outbox, Pending
 from edge.telemetry.stats import AgentStats
@@ -76,7 +77,9 @@ class _Offline:
         pass
 
 
-def _receiver(outbox: Outbox, tmp_path: Path) -> CommandReceiver:
+def _receiver(
+    outbox: Outbox, tmp_path: Path, handler: CommandHandler = lambda _command: (True, "")
+) -> CommandReceiver:
     config = TelemetryConfig(outbox_path=str(tmp_path / "outbox.db"), trip_max_age_s=60)
     lock, stats = threading.Condition(), AgentStats()
     uplink = Uplink(
@@ -99,7 +102,7 @@ def _receiver(outbox: Outbox, tmp_path: Path) -> CommandReceiver:
         lock=lock,
         stats=stats,
         clock_ns=lambda: NOW_NS,
-        on_command=lambda _command: (True, ""),
+        on_command=handler,
     )
 
 
@@ -142,3 +145,21 @@ def test_an_outbox_from_before_expired_answers_opens_and_keeps_its_answers(
     outbox.remember_command("c-2", CommandAnswer(False, "expired: issued 99 s ago", expired=True))
     assert outbox.command_answer("c-2") == CommandAnswer(False, "expired: issued 99 s ago", True)
     outbox.close()
+
+
+def test_a_handler_refuses_by_raising_and_its_reason_is_the_answer(tmp_path: Path) -> None:
+    def busy(command: Command) -> tuple[bool, str]:
+        raise CommandRefusedError("busy with trip t-7: cancel it first")
+
+    def broken(command: Command) -> tuple[bool, str]:
+        raise RuntimeError("disk on fire")
+
+    outbox = Outbox(tmp_path / "outbox.db")
+    _receiver(outbox, tmp_path, busy).receive(encode(_trip("c-1", NOW_NS)))
+    _receiver(outbox, tmp_path, broken).receive(encode(_trip("c-2", NOW_NS)))
+    trips = _trips(outbox)
+    outbox.close()
+    assert [(t.event, t.detail) for t in trips] == [
+        ("refused", "busy with trip t-7: cancel it first"),
+        ("refused", "handler failed: disk on fire"),
+    ]
