@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 import serial
 
 from chairlink.config import FirmwareConfig
-from firmware_bridge.errors import LinkError
+from firmware_bridge.errors import AlreadyStartedError, LinkError
 from firmware_bridge.framing import DecodeFault, Frame, FrameDecoder, FrameFault, encode_frame
 from firmware_bridge.messages import (
     Ack,
@@ -205,7 +205,13 @@ class SerialDriver:
         self.stop()
 
     def start(self) -> None:
-        """Start the I/O and tick threads; the port is opened (and reopened) in the background."""
+        """Start the I/O and tick threads; the port is opened (and reopened) in the background.
+
+        Raises:
+            AlreadyStartedError: the driver is running.
+        """
+        if self._threads:
+            raise AlreadyStartedError(f"the driver on {self.port} is already started")
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._io_loop, name="bridge-io", daemon=True),
@@ -222,6 +228,7 @@ class SerialDriver:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=2.0)
+        self._threads = []
         if brake:
             with self._state_lock:
                 self._command = (0.0, 0.0)

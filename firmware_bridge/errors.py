@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chairlink.errors import ChairlinkError
 
-__all__ = ["BridgeError", "EncodeError", "LinkError"]
+__all__ = ["AlreadyStartedError", "BridgeError", "EncodeError", "LinkError"]
 
 
 class BridgeError(ChairlinkError):
@@ -17,3 +17,7 @@ class EncodeError(BridgeError):
 
 class LinkError(BridgeError):
     """The serial link is down or cannot be opened."""
+
+
+class AlreadyStartedError(BridgeError):
+    """``start()`` on a driver or simulator that is running: stop it first."""

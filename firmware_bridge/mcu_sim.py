@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 from chairlink.pseudo_terminal import PseudoTerminal
+from firmware_bridge.errors import AlreadyStartedError
 from firmware_bridge.fault_injection import FaultInjector, FaultProfile
 from firmware_bridge.framing import DecodeFault, Frame, FrameDecoder, FrameFault, encode_frame
 from firmware_bridge.messages import (
@@ -156,7 +157,13 @@ class McuSimulator:
         return self._pty.is_open
 
     def start(self) -> None:
-        """Open the pty and start the MCU's receive/control and transmit threads."""
+        """Open the pty and start the MCU's receive/control and transmit threads.
+
+        Raises:
+            AlreadyStartedError: the simulator is running.
+        """
+        if self._threads:
+            raise AlreadyStartedError("the MCU simulator is already started")
         self._pty.open()
         self._threads = [
             threading.Thread(target=self._run, name="mcu-sim-rx", daemon=True),
@@ -171,6 +178,7 @@ class McuSimulator:
         self._tx_queue.put((_ACK_PRIORITY, -1, None))
         for thread in self._threads:
             thread.join(timeout=2.0)
+        self._threads = []
         self._pty.close()
 
     def unplug(self, timeout: float = 1.0) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from chairlink.wire.topics import Channel
 
-__all__ = ["Outbox", "OutboxStats", "Pending"]
+__all__ = ["CommandAnswer", "Outbox", "OutboxStats", "Pending"]
 
 DURABLE_CHANNELS = frozenset({Channel.EVENT, Channel.PATIENT, Channel.TRIP, Channel.SAFETY})
 """Channels committed to survive a power cut and never thinned."""
@@ -57,6 +57,8 @@ CREATE TABLE IF NOT EXISTS command (
     reason TEXT NOT NULL
 );
 """
+# Outbox files from before answers said whether a trip was refused as expired.
+_COMMAND_EXPIRED = "ALTER TABLE command ADD COLUMN expired INTEGER NOT NULL DEFAULT 0"
 
 
 _INSERT = (
@@ -64,6 +66,16 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _Row = tuple[int, str, int, int, str, bytes, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandAnswer:
+    """The answer given to a command, kept for its repeats."""
+
+    accepted: bool
+    reason: str
+    expired: bool = False
+    """Refused because the trip was issued too long ago."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +122,9 @@ class Outbox:
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(command)")}
+        if "expired" not in columns:
+            self._db.execute(_COMMAND_EXPIRED)
         self._staged: list[_Row] = []
         self._recount()
         self._thinned = 0
@@ -260,21 +275,23 @@ class Outbox:
         with self._lock:
             return self._next_id - 1
 
-    def remember_command(self, command_id: str, accepted: bool, reason: str) -> None:
+    def remember_command(self, command_id: str, answer: CommandAnswer) -> None:
         """Keep a command's answer, durably, so that a repeat is answered and not redone."""
         with self._lock, self._transaction("FULL") as db:
             db.execute(
-                "INSERT OR REPLACE INTO command (command_id, accepted, reason) VALUES (?, ?, ?)",
-                (command_id, int(accepted), reason),
+                "INSERT OR REPLACE INTO command (command_id, accepted, reason, expired) "
+                "VALUES (?, ?, ?, ?)",
+                (command_id, int(answer.accepted), answer.reason, int(answer.expired)),
             )
 
-    def command_answer(self, command_id: str) -> tuple[bool, str] | None:
+    def command_answer(self, command_id: str) -> CommandAnswer | None:
         """The answer given to a command id before, if any."""
         with self._lock:
             row = self._db.execute(
-                "SELECT accepted, reason FROM command WHERE command_id = ?", (command_id,)
+                "SELECT accepted, reason, expired FROM command WHERE command_id = ?",
+                (command_id,),
             ).fetchone()
-        return None if row is None else (bool(row[0]), str(row[1]))
+        return None if row is None else CommandAnswer(bool(row[0]), str(row[1]), bool(row[2]))
 
     def last_seq(self) -> dict[Channel, int]:
         """The last sequence number given out per channel."""

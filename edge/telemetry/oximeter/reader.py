@@ -29,6 +29,7 @@ from types import TracebackType
 import serial
 
 from chairlink.errors import ChairlinkError
+from edge.telemetry.errors import AlreadyStartedError
 from edge.telemetry.oximeter.protocol import PROTOCOLS, OximeterProtocol, OximeterReading
 from edge.types import Perfusion, Vitals
 
@@ -110,7 +111,13 @@ class OximeterReader:
         self.stop()
 
     def start(self) -> None:
-        """Start the reader's thread."""
+        """Start the reader's thread.
+
+        Raises:
+            AlreadyStartedError: the reader is running.
+        """
+        if self._thread is not None:
+            raise AlreadyStartedError(f"the oximeter reader on {self.port} is already started")
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="oximeter", daemon=True)
         self._thread.start()
@@ -120,6 +127,7 @@ class OximeterReader:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
+            self._thread = None
         self._close()
 
     @property

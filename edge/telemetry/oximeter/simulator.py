@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from chairlink.pseudo_terminal import PseudoTerminal
+from edge.telemetry.errors import AlreadyStartedError
 from edge.telemetry.oximeter.df2 import (
     ARTF,
     FRAME_RATE_HZ,
@@ -92,7 +93,13 @@ class OximeterSimulator:
         return self._pty.device_path
 
     def start(self) -> None:
-        """Open the pty and start sending."""
+        """Open the pty and start sending.
+
+        Raises:
+            AlreadyStartedError: the simulator is running.
+        """
+        if self._thread is not None:
+            raise AlreadyStartedError("the oximeter simulator is already started")
         self._pty.open()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="oximeter-sim", daemon=True)
@@ -103,6 +110,7 @@ class OximeterSimulator:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
+            self._thread = None
         self._pty.close()
 
     def set_faults(self, faults: OximeterFaults) -> None:

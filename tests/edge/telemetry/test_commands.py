@@ -1,0 +1,165 @@
+"""Answering commands: the checks raise, the answers are kept in a real outbox file, and a
+repeat is answered as the first time, across a restart."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from chairlink.config import TelemetryConfig
+from chairlink.wire.payloads import (
+    SCHEMA_VERSION,
+    Command,
+    StopCommand,
+    TripCommand,
+    TripMessage,
+    decode_uplink,
+    encode,
+)
+from chairlink.wire.topics import CommandKind
+from edge.telemetry.commands import CommandHandler, CommandReceiver, check_addressee, check_age
+from edge.telemetry.errors import CommandExpiredError, CommandRefusedError
+from edge.telemetry.outbox import CommandAnswer, Outbox, Pending
+from edge.telemetry.stats import AgentStats
+from edge.telemetry.uplink import Uplink
+from tests.monitor import CHAIR, IDENTITY, TOKEN
+
+NOW_NS = 1_764_380_000_000_000_000
+
+
+def _trip(command_id: str, issued_ns: int, chair: str = CHAIR) -> TripCommand:
+    return TripCommand(
+        v=SCHEMA_VERSION,
+        command_id=command_id,
+        chair=chair,
+        issued_ns=issued_ns,
+        kind=CommandKind.TRIP,
+        trip_id=f"t-{command_id}",
+        origin="ward-a-3",
+        destination="radiology",
+        patient=TOKEN,
+    )
+
+
+def test_a_trip_too_old_is_expired_one_from_the_future_refused_a_stop_never_expires() -> None:
+    with pytest.raises(CommandExpiredError, match=r"^expired: issued 120 s ago$"):
+        check_age(_trip("c-1", NOW_NS - 120 * 10**9), NOW_NS, 60.0)
+    with pytest.raises(CommandRefusedError, match="in the future: check clocks") as refused:
+        check_age(_trip("c-2", NOW_NS + 120 * 10**9), NOW_NS, 60.0)
+    assert not isinstance(refused.value, CommandExpiredError)
+    check_age(_trip("c-3", NOW_NS - 59 * 10**9), NOW_NS, 60.0)
+    stop = StopCommand(
+        v=SCHEMA_VERSION,
+        command_id="c-4",
+        chair=CHAIR,
+        issued_ns=NOW_NS - 10**13,
+        kind=CommandKind.STOP,
+        reason="nurse request",
+    )
+    check_age(stop, NOW_NS, 60.0)
+
+
+def test_a_command_for_another_chair_is_refused() -> None:
+    with pytest.raises(CommandRefusedError, match=f"command for chair chair-99, this is {CHAIR}"):
+        check_addressee(_trip("c-1", NOW_NS, chair="chair-99"), CHAIR)
+    check_addressee(_trip("c-2", NOW_NS), CHAIR)
+
+
+class _Offline:
+    """The sender of an agent without a connection: rows stay in the outbox."""
+
+    connected = False
+
+    def enqueue(self, rows: list[Pending]) -> None:
+        pass
+
+
+def _receiver(
+    outbox: Outbox, tmp_path: Path, handler: CommandHandler = lambda _command: (True, "")
+) -> CommandReceiver:
+    config = TelemetryConfig(outbox_path=str(tmp_path / "outbox.db"), trip_max_age_s=60)
+    lock, stats = threading.Condition(), AgentStats()
+    uplink = Uplink(
+        IDENTITY.site,
+        CHAIR,
+        config,
+        outbox,
+        _Offline(),
+        lock=lock,
+        stats=stats,
+        stopping=threading.Event(),
+        clock_ns=lambda: NOW_NS,
+        on_local_alarm=None,
+    )
+    return CommandReceiver(
+        CHAIR,
+        config,
+        outbox,
+        uplink,
+        lock=lock,
+        stats=stats,
+        clock_ns=lambda: NOW_NS,
+        on_command=handler,
+    )
+
+
+def _trips(outbox: Outbox) -> list[TripMessage]:
+    messages = [decode_uplink(p.payload) for p in outbox.pending(100)]
+    return [m for m in messages if isinstance(m, TripMessage)]
+
+
+def test_a_repeated_expired_trip_is_answered_expired_again_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    old = encode(_trip("c-old", NOW_NS - 120 * 10**9))
+    outbox = Outbox(tmp_path / "outbox.db")
+    _receiver(outbox, tmp_path).receive(old)
+    _receiver(outbox, tmp_path).receive(old)
+    outbox.close()
+    outbox = Outbox(tmp_path / "outbox.db")
+    _receiver(outbox, tmp_path).receive(old)
+    trips = _trips(outbox)
+    outbox.close()
+    assert [t.event for t in trips] == ["expired"] * 3
+    assert [t.ack.duplicate for t in trips if t.ack is not None] == [False, True, True]
+    assert {t.detail for t in trips} == {"expired: issued 120 s ago"}
+
+
+def test_an_outbox_from_before_expired_answers_opens_and_keeps_its_answers(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.db"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE command (command_id TEXT PRIMARY KEY, accepted INTEGER NOT NULL, "
+        "reason TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO command VALUES ('c-1', 0, 'busy')")
+    db.commit()
+    db.close()
+    outbox = Outbox(path)
+    assert outbox.command_answer("c-1") == CommandAnswer(False, "busy", expired=False)
+    outbox.remember_command("c-2", CommandAnswer(False, "expired: issued 99 s ago", expired=True))
+    assert outbox.command_answer("c-2") == CommandAnswer(False, "expired: issued 99 s ago", True)
+    outbox.close()
+
+
+def test_a_handler_refuses_by_raising_and_its_reason_is_the_answer(tmp_path: Path) -> None:
+    def busy(command: Command) -> tuple[bool, str]:
+        raise CommandRefusedError("busy with trip t-7: cancel it first")
+
+    def broken(command: Command) -> tuple[bool, str]:
+        raise RuntimeError("disk on fire")
+
+    outbox = Outbox(tmp_path / "outbox.db")
+    _receiver(outbox, tmp_path, busy).receive(encode(_trip("c-1", NOW_NS)))
+    _receiver(outbox, tmp_path, broken).receive(encode(_trip("c-2", NOW_NS)))
+    trips = _trips(outbox)
+    outbox.close()
+    assert [(t.event, t.detail) for t in trips] == [
+        ("refused", "busy with trip t-7: cancel it first"),
+        ("refused", "handler failed: disk on fire"),
+    ]
