@@ -19,8 +19,8 @@ from chairlink.wire.payloads import (
     encode,
 )
 from chairlink.wire.topics import Channel, command_topic
-from tests.firmware_bridge.conftest import wait_until
 from tests.mosquitto import Mosquitto
+from tests.wait import wait_until
 
 __all__ = ["CHAIR", "IDENTITY", "SITE", "TOKEN", "USERS", "Monitor", "telemetry_config"]
 

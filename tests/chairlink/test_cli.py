@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.firmware_bridge.conftest import wait_until
+from tests.wait import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CHAIRLINK = [sys.executable, "-m", "chairlink"]

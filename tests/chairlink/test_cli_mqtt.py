@@ -13,8 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from chairlink.config import IdentityConfig, TelemetryConfig
 from edge.telemetry.agent import TelemetryAgent
 from edge.types import Perfusion, Vitals
-from tests.firmware_bridge.conftest import wait_until
 from tests.mosquitto import Mosquitto
+from tests.wait import wait_until
 
 USERS = {"chair-07": "chair-secret", "monitor": "monitor-secret"}
 

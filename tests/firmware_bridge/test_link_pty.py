@@ -26,7 +26,8 @@ from firmware_bridge.messages import (
     StatusFlag,
 )
 from firmware_bridge.odometry import OdometryIntegrator
-from tests.firmware_bridge.conftest import BAUD, RawHost, wait_until
+from tests.firmware_bridge.raw_host import BAUD, RawHost
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.pty
 

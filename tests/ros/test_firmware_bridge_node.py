@@ -21,8 +21,8 @@ from std_srvs.srv import Trigger
 from chairlink.errors import ConfigError
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import Fault
-from tests.firmware_bridge.conftest import wait_until
-from tests.ros.conftest import BridgeFactory, Graph
+from tests.ros.graph import BridgeFactory, Graph
+from tests.wait import wait_until
 
 PERIOD_S = 0.05
 

@@ -17,8 +17,8 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 
 from chairlink.errors import ChairlinkError
-from tests.firmware_bridge.conftest import wait_until
-from tests.ros.conftest import Graph
+from tests.ros.graph import Graph
+from tests.wait import wait_until
 
 SCENARIO = """name: ros-loop
 seed: 3

@@ -39,11 +39,11 @@ from edge.telemetry.oximeter.simulator import OximeterFaults, OximeterSimulator
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import StatusFlag
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
-from tests.ros.conftest import BridgeFactory, Graph
+from tests.ros.graph import BridgeFactory, Graph
 from tests.ros.test_firmware_bridge_node import rearm, twist
+from tests.wait import wait_until
 
 TOKEN = "pt-3c1d9e77"
 REPO = Path(__file__).resolve().parents[2]

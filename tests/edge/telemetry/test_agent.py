@@ -33,9 +33,9 @@ from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
 from tests.edge.telemetry.kill import kill_when_ready
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, IDENTITY, SITE, TOKEN, USERS, Monitor, telemetry_config
 from tests.mosquitto import CountingRelay, Mosquitto, free_port
+from tests.wait import wait_until
 
 
 def _vitals(spo2: float = 97.0, pulse: float = 72.0) -> Vitals:

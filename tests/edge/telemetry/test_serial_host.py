@@ -28,9 +28,9 @@ from edge.telemetry.serial_host import SerialTelemetryHost
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import ErrorCode, StatusFlag
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, SITE, Monitor, telemetry_config
 from tests.mosquitto import Mosquitto
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.pty
 
