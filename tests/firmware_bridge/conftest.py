@@ -11,6 +11,7 @@ from chairlink.config import FirmwareConfig
 from firmware_bridge.driver import SerialDriver
 from firmware_bridge.mcu_sim import McuSimulator
 from tests.firmware_bridge.raw_host import BAUD, RawHost
+from tests.wait import WAIT_S
 
 
 @pytest.fixture
@@ -22,15 +23,26 @@ def sim(tmp_path: Path) -> Iterator[McuSimulator]:
 
 @pytest.fixture
 def firmware_config(sim: McuSimulator) -> FirmwareConfig:
-    """The default firmware config pointed at the simulator."""
-    return FirmwareConfig(port=sim.device_path, baud=BAUD)
+    """The default firmware config pointed at the simulator, with watchdogs for a loaded machine.
+
+    There a host thread can stand still for longer than the chair's 0.2 s drive timeout, and
+    the MCU would rightly brake a chair that a test is driving. The watchdogs' timing itself is
+    tested on simulated time (test_plant.py) and with the raw host's own timeouts.
+    """
+    return FirmwareConfig(
+        port=sim.device_path,
+        baud=BAUD,
+        drive_timeout_s=1.0,
+        mcu_link_timeout_s=2.0,
+        host_link_timeout_s=2.0,
+    )
 
 
 @pytest.fixture
 def driver(firmware_config: FirmwareConfig) -> Iterator[SerialDriver]:
     """The host driver, connected and configured."""
     with SerialDriver(firmware_config) as bridge:
-        assert bridge.wait_for_link(3.0), bridge.stats().last_error
+        assert bridge.wait_for_link(WAIT_S), bridge.stats().last_error
         yield bridge
 
 

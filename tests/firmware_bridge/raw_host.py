@@ -10,7 +10,7 @@ import serial
 from firmware_bridge.driver import Received
 from firmware_bridge.framing import PROTOCOL_VERSION, Frame, FrameDecoder, encode_frame
 from firmware_bridge.messages import Ack, HostMessage, McuMessage, Odometry, Status
-from tests.wait import wait_until
+from tests.wait import WAIT_S, wait_until
 
 __all__ = ["BAUD", "RawHost"]
 
@@ -42,7 +42,7 @@ class RawHost:
         self.serial.write(frame)
         return seq, sent_ns
 
-    def ack_for(self, seq: int, timeout: float = 1.0) -> Ack:
+    def ack_for(self, seq: int, timeout: float = WAIT_S) -> Ack:
         """Wait for the ACK of a sequence number."""
         found: list[Ack] = []
 
