@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import pytest
@@ -22,7 +23,7 @@ from chairlink.errors import ConfigError
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import Fault
 from tests.ros.graph import BridgeFactory, Graph
-from tests.wait import wait_until
+from tests.wait import WAIT_S, wait_until
 
 PERIOD_S = 0.05
 
@@ -45,6 +46,13 @@ def publish_for(publisher: Publisher, message: object, seconds: float) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         publisher.publish(message)
+        time.sleep(PERIOD_S)
+
+
+def drive_while(publisher: Publisher, driving: threading.Event) -> None:
+    """Publish 0.5 m/s at 20 Hz while ``driving`` is set."""
+    while driving.is_set():
+        publisher.publish(twist(0.5))
         time.sleep(PERIOD_S)
 
 
@@ -163,8 +171,19 @@ def test_bad_parameters_are_refused_with_a_reason(
 def test_limits_do_not_change_while_the_chair_moves(
     graph: Graph, sim: McuSimulator, make_bridge: BridgeFactory
 ) -> None:
-    node, _cmd = drive_through_node(graph, make_bridge, 0.5, 1.5)
-    result = node.set_parameters([Parameter("firmware.limits.max_linear_mps", value=0.9)])
+    node, cmd = drive_through_node(graph, make_bridge, 0.5, 1.5)
+    # Still driving while the parameter is set: once /cmd_vel falls silent the chair stops, and
+    # a loaded machine may take that long to get to the call.
+    driving = threading.Event()
+    driving.set()
+    driver = threading.Thread(target=lambda: drive_while(cmd, driving), daemon=True)
+    driver.start()
+    try:
+        assert wait_until(lambda: sim.snapshot().moving, WAIT_S)
+        result = node.set_parameters([Parameter("firmware.limits.max_linear_mps", value=0.9)])
+    finally:
+        driving.clear()
+        driver.join()
     assert not result[0].successful
     assert "BUSY" in result[0].reason
     assert node.get_parameter("firmware.limits.max_linear_mps").value == pytest.approx(1.1)
