@@ -28,6 +28,7 @@ from firmware_bridge.messages import (
     StatusFlag,
 )
 from firmware_bridge.odometry import OdometryIntegrator
+from tests.firmware_bridge.mcu_clock import let_mcu_run
 from tests.firmware_bridge.raw_host import BAUD, RawHost
 from tests.wait import WAIT_S, wait_until
 
@@ -54,13 +55,6 @@ def keep_driving(driver: SerialDriver, linear: float, angular: float, seconds: f
     while time.monotonic() < end:
         driver.command(linear, angular)
         time.sleep(HOST_CONTROL_PERIOD_S)
-
-
-def let_mcu_run(sim: McuSimulator, seconds: float) -> None:
-    """Wait until the MCU's own loop has run ``seconds`` past now: what it would have done in
-    that time, it has done (a sleep of that long proves nothing on a loaded machine)."""
-    start_ns = sim.snapshot().time_ns
-    assert wait_until(lambda: sim.snapshot().time_ns >= start_ns + seconds * 1e9, WAIT_S)
 
 
 def status(driver: SerialDriver) -> Status:
