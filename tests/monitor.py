@@ -156,6 +156,9 @@ class Monitor:
         return sorted(seen)
 
     def command(self, command: Command, expiry_s: int | None = None) -> None:
+        """Send a command to chair-07, once it listens (``wait_chair_listening``): sent
+        earlier, it would be lost, and its answer waited for in vain."""
+        self.wait_chair_listening()
         properties = None
         if expiry_s is not None:
             from paho.mqtt.packettypes import PacketTypes  # noqa: PLC0415

@@ -15,6 +15,7 @@ from rclpy.parameter import Parameter
 
 from firmware_bridge.mcu_sim import McuSimulator
 from tests.ros.graph import BridgeFactory, FirmwareBridgeNode, Graph
+from tests.wait import WAIT_S
 
 
 @pytest.fixture
@@ -32,6 +33,16 @@ def sim(tmp_path: Path) -> Iterator[McuSimulator]:
         yield simulator
 
 
+LOADED_WATCHDOGS = {
+    "firmware.drive_timeout_s": 1.0,
+    "firmware.mcu_link_timeout_s": 2.0,
+    "firmware.host_link_timeout_s": 2.0,
+}
+"""On a loaded machine the node's threads can stand still for longer than the chair's 0.2 s
+drive timeout, and the MCU would rightly brake a chair a test is driving: the watchdogs' own
+timing is tested on simulated time (tests/firmware_bridge/test_plant.py)."""
+
+
 @pytest.fixture
 def make_bridge(graph: Graph, sim: McuSimulator) -> Iterator[BridgeFactory]:
     """Start a firmware_bridge_node on the simulator's port, with extra parameter overrides.
@@ -41,12 +52,12 @@ def make_bridge(graph: Graph, sim: McuSimulator) -> Iterator[BridgeFactory]:
     nodes: list[FirmwareBridgeNode] = []
 
     def make(overrides: dict[str, Any] | None = None) -> FirmwareBridgeNode:
-        params = [Parameter("firmware.port", value=sim.device_path)]
-        params += [Parameter(name, value=value) for name, value in (overrides or {}).items()]
+        values = {"firmware.port": sim.device_path, **LOADED_WATCHDOGS, **(overrides or {})}
+        params = [Parameter(name, value=value) for name, value in values.items()]
         node = FirmwareBridgeNode(context=graph.context, parameter_overrides=params)
         nodes.append(node)
         graph.add(node)
-        assert node.driver.wait_for_link(3.0), node.driver.stats().last_error
+        assert node.driver.wait_for_link(WAIT_S), node.driver.stats().last_error
         return node
 
     yield make
