@@ -64,13 +64,17 @@ def test_the_simulation_publishes_what_a_chair_would(graph: Graph, sim: SimNode)
     assert status[-1].armed
     assert vitals[-1].patient_token == "pt-00c0ffee"
     assert odom
-    # /clock runs at up to twice real time: a line through 3 s of (wall, sim) pairs. Never
-    # faster than asked; slower on a loaded machine, which renders the frames late (1.4 times
-    # real time beside two busy loops on 2 cores), so below only that the clock runs.
+    # /clock runs at twice real time when the machine keeps up. A loaded one makes the
+    # simulator fall behind and then catch up, for seconds at a time (3.5x over a whole 3 s
+    # measured beside two busy loops), or not keep up at all (1.4x): so the typical rate over
+    # half-second stretches only has to show a clock that runs, paced, not flat out.
     assert wait_until(lambda: len(ticks) > 1 and ticks[-1][0] - ticks[0][0] >= 3.0, WAIT_S)
     wall, sim_time = np.array(ticks).T
-    slope = np.polyfit(wall - wall[0], sim_time, 1)[0]
-    assert 0.5 < slope <= 2.0 * 1.25
+    assert np.all(np.diff(sim_time) >= 0)
+    later = np.searchsorted(wall, wall + 0.5)
+    starts = later < len(wall)
+    rates = (sim_time[later[starts]] - sim_time[starts]) / (wall[later[starts]] - wall[starts])
+    assert 0.5 < float(np.median(rates)) < 8.0
 
 
 def test_cmd_vel_drives_the_simulated_chair_and_silence_stops_it(
