@@ -1,13 +1,21 @@
 """The hospital side of the telemetry tests: the credentials every test broker gets, and a
-monitor that subscribes to every chair of the site and decodes what arrives."""
+monitor that subscribes to every chair of the site and decodes what arrives.
+
+Every wait for a subscription is here, and waits for an event, never for a span of time: the
+monitor's own subscription for its SUBACK, a chair's for a message from that chair (see
+``Monitor.wait_chair_listening``), another process's for a probe it is seen to receive
+(``Monitor.probe``)."""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from chairlink.config import IdentityConfig, TelemetryConfig
 from chairlink.wire.payloads import (
@@ -18,43 +26,120 @@ from chairlink.wire.payloads import (
     decode_uplink,
     encode,
 )
-from chairlink.wire.topics import Channel, command_topic
-from tests.firmware_bridge.conftest import wait_until
+from chairlink.wire.topics import PREFIX, Channel, command_topic
 from tests.mosquitto import Mosquitto
+from tests.wait import WAIT_S, wait_until
 
-__all__ = ["CHAIR", "IDENTITY", "SITE", "TOKEN", "USERS", "Monitor", "telemetry_config"]
+__all__ = [
+    "CHAIR",
+    "IDENTITY",
+    "PROBE_TOPIC",
+    "SITE",
+    "TOKEN",
+    "USERS",
+    "Monitor",
+    "telemetry_config",
+]
 
 SITE, CHAIR, TOKEN = "site-1", "chair-07", "pt-7f3a9c2b"
 USERS = {CHAIR: "chair-secret", "monitor": "monitor-secret"}
 IDENTITY = IdentityConfig(chair_id=CHAIR, site=SITE)
+PROBE_TOPIC = f"{PREFIX}/{SITE}/monitor-probe/cmd/probe"
+"""Where the monitor may write (a command topic) and that no chair reads: its probes go here."""
 
 
 class Monitor:
     """The hospital side: subscribes to every channel with a persistent session, decodes."""
 
     def __init__(self, broker: Mosquitto) -> None:
+        """Connect and subscribe; return once the broker has acknowledged the subscription,
+        so that nothing published from then on passes the monitor by."""
         self.messages: list[UplinkMessage] = []
         self.raw: list[mqtt.MQTTMessage] = []
         self.rejected: list[tuple[str, str]] = []
         self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._refused: list[str] = []
+        self._probes: set[bytes] = set()
+        self._probe_count = 0
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id="monitor-test", protocol=mqtt.MQTTv5
         )
         self.client.username_pw_set("monitor", USERS["monitor"])
         self.client.on_message = self._on_message
-        self.client.on_connect = lambda c, *_: c.subscribe(f"chairlink/v1/{SITE}/+/+", qos=1)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(1, 1)
         self.client.connect("127.0.0.1", broker.port, clean_start=False)
         self.client.loop_start()
-        assert wait_until(self.client.is_connected, 5)
+        assert self._subscribed.wait(WAIT_S), "the broker did not acknowledge the subscription"
+        assert not self._refused, f"the broker refused the monitor's subscription: {self._refused}"
+
+    def _on_connect(self, client: mqtt.Client, *_: object) -> None:
+        client.subscribe([(f"{PREFIX}/{SITE}/+/+", 1), (PROBE_TOPIC, 1)])
+
+    def _on_subscribe(
+        self, _c: mqtt.Client, _u: object, _mid: int, codes: list[ReasonCode], *_: object
+    ) -> None:
+        # Said in __init__: an exception here would end paho's network thread.
+        self._refused += [code.getName() for code in codes if code.is_failure]
+        self._subscribed.set()
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:
+            if msg.topic == PROBE_TOPIC:
+                self._probes.add(bytes(msg.payload))
+                return
             self.raw.append(msg)
             try:
                 self.messages.append(decode_uplink(bytes(msg.payload)))
             except PayloadError as err:
                 self.rejected.append((msg.topic, str(err)))
+
+    def wait_chair_listening(self, chair: str = CHAIR, timeout: float = WAIT_S) -> None:
+        """Wait until ``chair``'s agent takes commands: a command sent before would be lost.
+
+        The agent subscribes to its commands as soon as it connects, before it publishes
+        anything on that connection, and the broker handles a client's packets in order. So
+        once any message of the chair's has come, its subscription is in place, and its
+        persistent session keeps it across reconnects and restarts: a command sent from then
+        on reaches the chair, at once or when it is back.
+        """
+        topic = f"{PREFIX}/{SITE}/{chair}/"
+
+        def heard() -> bool:
+            with self._lock:
+                return any(m.topic.startswith(topic) for m in self.raw)
+
+        assert wait_until(heard, timeout), f"nothing from {chair} within {timeout} s"
+
+    def probe(self, heard: Callable[[bytes], bool], timeout: float = WAIT_S) -> None:
+        """Wait until another client's subscription to ``PROBE_TOPIC`` has landed: publish
+        probes there until ``heard`` says one of them arrived.
+
+        Also a barrier for the monitor itself (``heard`` = ``self.probed``): once its own probe
+        is back, whatever the broker sent the monitor before it has arrived too.
+        """
+        sent: list[bytes] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._probe_count += 1
+            sent.append(f"probe {self._probe_count}".encode())
+            self.client.publish(PROBE_TOPIC, sent[-1], qos=1).wait_for_publish(timeout)
+            # The probe has reached the broker; if none is heard in a while, another goes (a
+            # late one still counts).
+            if wait_until(lambda: any(heard(p) for p in sent), 0.5):
+                return
+        raise AssertionError(f"no probe heard within {timeout} s")
+
+    def probed(self, payload: bytes) -> bool:
+        """Whether the monitor's own probe ``payload`` has come back to it."""
+        with self._lock:
+            return payload in self._probes
+
+    def barrier(self, timeout: float = WAIT_S) -> None:
+        """Return once everything the broker sent the monitor before now has arrived."""
+        self.probe(self.probed, timeout)
 
     def of(self, channel: Channel) -> list[UplinkMessage]:
         with self._lock:
@@ -71,6 +156,9 @@ class Monitor:
         return sorted(seen)
 
     def command(self, command: Command, expiry_s: int | None = None) -> None:
+        """Send a command to chair-07, once it listens (``wait_chair_listening``): sent
+        earlier, it would be lost, and its answer waited for in vain."""
+        self.wait_chair_listening()
         properties = None
         if expiry_s is not None:
             from paho.mqtt.packettypes import PacketTypes  # noqa: PLC0415

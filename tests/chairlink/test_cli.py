@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.firmware_bridge.conftest import wait_until
+from tests.wait import WAIT_S, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CHAIRLINK = [sys.executable, "-m", "chairlink"]
@@ -79,9 +79,18 @@ def test_sim_prints_its_device_and_probe_drives_through_it(tmp_path: Path) -> No
         assert sim.stdout is not None
         assert sim.stdout.readline().strip() == str(link)
         assert os.path.realpath(link).startswith("/dev/pts/")
+        # Watchdogs a probe that a loaded machine holds up does not trip (the MCU would brake).
+        config = tmp_path / "chair.yaml"
+        config.write_text(
+            "firmware:\n  drive_timeout_s: 1.0\n  mcu_link_timeout_s: 2.0\n"
+            "  host_link_timeout_s: 2.0\n",
+            encoding="utf-8",
+        )
         probe = run(
             "firmware",
             "probe",
+            "--config",
+            str(config),
             "--port",
             str(link),
             "--arm",
@@ -111,7 +120,7 @@ def test_sim_prints_its_device_and_probe_drives_through_it(tmp_path: Path) -> No
         sim.terminate()
         sim.wait(timeout=5)
     assert sim.returncode == 0
-    assert wait_until(lambda: not link.exists(), 1.0)
+    assert wait_until(lambda: not link.exists(), WAIT_S)
 
 
 def test_probe_on_a_missing_port_fails_with_a_clear_message(tmp_path: Path) -> None:

@@ -18,9 +18,9 @@ from edge.types import Perfusion, Vitals
 from firmware_bridge.framing import Frame
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import Drive
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.pty
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -13,8 +14,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from chairlink.config import IdentityConfig, TelemetryConfig
 from edge.telemetry.agent import TelemetryAgent
 from edge.types import Perfusion, Vitals
-from tests.firmware_bridge.conftest import wait_until
+from tests.monitor import PROBE_TOPIC, Monitor
 from tests.mosquitto import Mosquitto
+from tests.wait import WAIT_S, wait_until
 
 USERS = {"chair-07": "chair-secret", "monitor": "monitor-secret"}
 
@@ -24,6 +26,9 @@ def test_tail_prints_decoded_traffic_and_names_what_breaks_the_contract(tmp_path
     broker.start()
     (tmp_path / "monitor.pw").write_text(USERS["monitor"], encoding="utf-8")
     (tmp_path / "chair.pw").write_text(USERS["chair-07"], encoding="utf-8")
+    monitor = Monitor(broker)
+    # Retained where the tail listens for commands: it comes once the tail has subscribed.
+    monitor.client.publish(PROBE_TOPIC, b"probe", qos=1, retain=True).wait_for_publish(WAIT_S)
     tail = subprocess.Popen(
         [
             sys.executable,
@@ -35,15 +40,29 @@ def test_tail_prints_decoded_traffic_and_names_what_breaks_the_contract(tmp_path
             str(broker.port),
             "--password-file",
             str(tmp_path / "monitor.pw"),
+            "--commands",
+            # The probe, the birth, the drained state, the two good messages, the rogue one
+            # and the offline state at the agent's stop: then the tail ends by itself.
+            "--count",
+            "7",
             "--seconds",
-            "8",
+            str(WAIT_S * 2),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in tail.stdout or []:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        time.sleep(2.0)  # the tail has subscribed
+        assert wait_until(lambda: any(PROBE_TOPIC in line for line in lines), WAIT_S)
         config = TelemetryConfig(
             broker_host="127.0.0.1",
             broker_port=broker.port,
@@ -64,9 +83,12 @@ def test_tail_prints_decoded_traffic_and_names_what_breaks_the_contract(tmp_path
             ).wait_for_publish(5)
             rogue.loop_stop()
             rogue.disconnect()
-        out, err = tail.communicate(timeout=30)
+        tail.wait(timeout=WAIT_S)
+        reader.join(timeout=WAIT_S)
+        out, err = "".join(lines), (tail.stderr.read() if tail.stderr else "")
     finally:
         tail.kill()
+        monitor.close()
         broker.stop()
     assert tail.returncode == 0, err
     assert "chairlink/v1/site-1/chair-07/state seq 1" in out  # seq 0 is the last will

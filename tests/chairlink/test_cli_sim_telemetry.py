@@ -12,9 +12,9 @@ import yaml
 
 from chairlink.wire.payloads import PatientMessage, VehicleMessage
 from chairlink.wire.topics import Channel
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
+from tests.wait import wait_until
 
 SCENARIO = "name: short\nseed: 2\nduration_s: 45\nchair: {start: lobby-a, goal: a-100}\n"
 SCENARIO_TOKEN = "pt-0000"  # the scenario format's default patient

@@ -21,7 +21,7 @@ from chairlink.ros_params import (
     validate_parameters,
 )
 from firmware_bridge.mcu_sim import McuSimulator
-from tests.ros.conftest import Graph
+from tests.ros.graph import Graph
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = REPO / "ros2_ws" / "src" / "chairlink_ros" / "params" / "chair.params.yaml"

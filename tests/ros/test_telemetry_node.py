@@ -39,11 +39,12 @@ from edge.telemetry.oximeter.simulator import OximeterFaults, OximeterSimulator
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import StatusFlag
-from tests.firmware_bridge.conftest import wait_until
+from tests.firmware_bridge.mcu_clock import let_mcu_run
 from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
-from tests.ros.conftest import BridgeFactory, Graph
+from tests.ros.graph import BridgeFactory, Graph
 from tests.ros.test_firmware_bridge_node import rearm, twist
+from tests.wait import WAIT_S, wait_until
 
 TOKEN = "pt-3c1d9e77"
 REPO = Path(__file__).resolve().parents[2]
@@ -66,12 +67,15 @@ def chair_parameters(broker: Mosquitto, tmp_path: Path, **extra: Any) -> list[Pa
 
 
 @pytest.fixture
-def telemetry(graph: Graph, broker: Mosquitto, tmp_path: Path) -> Iterator[TelemetryNode]:
+def telemetry(
+    graph: Graph, broker: Mosquitto, tmp_path: Path, monitor: Monitor
+) -> Iterator[TelemetryNode]:
     node = TelemetryNode(
         context=graph.context, parameter_overrides=chair_parameters(broker, tmp_path)
     )
     graph.add(node)
-    assert wait_until(lambda: node.agent.connected, 5), node.agent.stats().last_error
+    assert wait_until(lambda: node.agent.connected, WAIT_S), node.agent.stats().last_error
+    monitor.wait_chair_listening()
     yield node
     graph.remove(node)
 
@@ -99,7 +103,7 @@ def answer(monitor: Monitor, command_id: str) -> EventMessage | TripMessage:
                 return m
         return None
 
-    assert wait_until(lambda: find() is not None, 5), f"no answer to {command_id}"
+    assert wait_until(lambda: find() is not None, WAIT_S), f"no answer to {command_id}"
     found = find()
     assert found is not None
     return found
@@ -114,7 +118,7 @@ def test_odometry_status_vitals_and_safety_reach_the_monitor(
     make_bridge()
     vitals = graph.probe.create_publisher(PatientVitals, "patient/vitals", qos.TELEMETRY)
     safety = graph.probe.create_publisher(SafetyState, "safety/state", qos.STATE)
-    assert wait_until(lambda: len(monitor.of(Channel.VEHICLE)) >= 5, 5)
+    assert wait_until(lambda: len(monitor.of(Channel.VEHICLE)) >= 5, WAIT_S)
     sample = monitor.of(Channel.VEHICLE)[-1]
     assert isinstance(sample, VehicleMessage)
     assert sample.samples[0].mode == "idle"
@@ -122,31 +126,34 @@ def test_odometry_status_vitals_and_safety_reach_the_monitor(
     assert battery is not None
     assert 0 < battery <= 100
 
-    assert wait_until(lambda: vitals.get_subscription_count() > 0, 5)
+    assert wait_until(lambda: vitals.get_subscription_count() > 0, WAIT_S)
     # A name where the token belongs, and an SpO2 no oximeter gives: refused, counted, and the
     # node goes on.
     vitals.publish(PatientVitals(patient_token="John Smith", spo2=96.0, pulse_rate=72.0))
     vitals.publish(PatientVitals(patient_token=TOKEN, spo2=127.0, pulse_rate=72.0))
-    assert wait_until(lambda: telemetry.agent.stats().refused_inputs == 2, 5)
+    assert wait_until(lambda: telemetry.agent.stats().refused_inputs == 2, WAIT_S)
     # A perfusion value the message does not define is no reading of it, not a crash.
     vitals.publish(PatientVitals(patient_token=TOKEN, spo2=95.0, pulse_rate=70.0, perfusion=9))
-    assert wait_until(lambda: bool(monitor.of(Channel.PATIENT)), 5)
+    assert wait_until(lambda: bool(monitor.of(Channel.PATIENT)), WAIT_S)
     odd = monitor.of(Channel.PATIENT)[0]
     assert isinstance(odd, PatientMessage)
     assert (odd.spo2_pct, odd.perfusion) == (95.0, "unknown")
     reading = PatientVitals(patient_token=TOKEN, spo2=96.0, pulse_rate=72.0, perfusion=1)
     vitals.publish(reading)
     vitals.publish(PatientVitals(patient_token="", spo2=99.0, pulse_rate=60.0))
-    assert wait_until(lambda: len(monitor.of(Channel.PATIENT)) == 2, 5)
-    time.sleep(0.3)
+    # The node takes readings in order: once this one is in, the one before has been dealt with.
+    vitals.publish(PatientVitals(patient_token=TOKEN, spo2=94.0, pulse_rate=74.0))
+    assert wait_until(lambda: len(monitor.of(Channel.PATIENT)) >= 3, WAIT_S)
     patient = monitor.of(Channel.PATIENT)
-    assert len(patient) == 2, "vitals without a patient token are not sent"
+    assert [m.spo2_pct for m in patient if isinstance(m, PatientMessage)] == [95.0, 96.0, 94.0], (
+        "vitals without a patient token are not sent"
+    )
     assert isinstance(patient[1], PatientMessage)
     assert (patient[1].patient, patient[1].spo2_pct, patient[1].pulse_bpm) == (TOKEN, 96.0, 72.0)
 
-    assert wait_until(lambda: safety.get_subscription_count() > 0, 5)
+    assert wait_until(lambda: safety.get_subscription_count() > 0, WAIT_S)
     safety.publish(SafetyState(state=SafetyState.SLOW, reason="person ahead", min_clearance=1.4))
-    assert wait_until(lambda: bool(monitor.of(Channel.SAFETY)), 5)
+    assert wait_until(lambda: bool(monitor.of(Channel.SAFETY)), WAIT_S)
     message = monitor.of(Channel.SAFETY)[-1]
     assert isinstance(message, SafetyMessage)
     assert (message.state, message.reason) == ("slow", "person ahead")
@@ -164,7 +171,7 @@ def test_remote_stop_brakes_a_moving_chair_through_the_bridge_estop(
     make_bridge()
     cmd = graph.probe.create_publisher(TwistStamped, "cmd_vel", qos.COMMANDS)
     rearm(graph)
-    assert wait_until(lambda: cmd.get_subscription_count() > 0, 5)
+    assert wait_until(lambda: cmd.get_subscription_count() > 0, WAIT_S)
     driving = threading.Event()
     driving.set()
 
@@ -176,7 +183,7 @@ def test_remote_stop_brakes_a_moving_chair_through_the_bridge_estop(
     driver = threading.Thread(target=drive, daemon=True)
     driver.start()
     try:
-        assert wait_until(lambda: sim.snapshot().moving, 3)
+        assert wait_until(lambda: sim.snapshot().moving, WAIT_S)
         monitor.command(
             StopCommand(**command_head(CommandKind.STOP, "stop-1"), reason="porter pressed stop")
         )
@@ -184,9 +191,9 @@ def test_remote_stop_brakes_a_moving_chair_through_the_bridge_estop(
         assert ack.ack is not None
         assert ack.ack.accepted, ack.ack
         # /cmd_vel keeps asking for 0.6 m/s: the e-stop holds the chair all the same.
-        assert wait_until(lambda: not sim.snapshot().moving, 3)
+        assert wait_until(lambda: not sim.snapshot().moving, WAIT_S)
         assert sim.snapshot().flags & StatusFlag.ESTOP
-        time.sleep(0.5)
+        let_mcu_run(sim, 0.5)
         assert not sim.snapshot().moving
     finally:
         driving.clear()
@@ -262,9 +269,8 @@ def test_trips_go_to_navigation_and_bring_the_patient_s_vitals(
         graph.add(vitals_node)
         published = graph.collect(PatientVitals, "patient/vitals", qos.TELEMETRY)
         # Matched first, so that nothing received below means nothing was published.
-        assert wait_until(lambda: graph.probe.count_publishers("patient/vitals") > 0, 5)
-        assert wait_until(lambda: vitals_node.reader.stats().readings > 0, 5)
-        time.sleep(0.5)
+        assert wait_until(lambda: graph.probe.count_publishers("patient/vitals") > 0, WAIT_S)
+        assert wait_until(lambda: vitals_node.reader.stats().readings > 2, WAIT_S)
         assert not published, "no vitals before a trip assigns a patient"
 
         trip = TripCommand(
@@ -279,7 +285,7 @@ def test_trips_go_to_navigation_and_bring_the_patient_s_vitals(
         ack = answer(monitor, "trip-cmd-1")
         assert isinstance(ack, TripMessage)
         assert ack.event == "accepted"
-        assert wait_until(lambda: bool(trips), 5)
+        assert wait_until(lambda: bool(trips), WAIT_S)
         assert (trips[0].action, trips[0].trip_id, trips[0].destination) == (
             TripCommandMsg.ASSIGN,
             "trip-1",
@@ -287,18 +293,18 @@ def test_trips_go_to_navigation_and_bring_the_patient_s_vitals(
         )
         assert trips[0].priority == TripCommandMsg.PRIORITY_URGENT
         # The reading from before the assignment is dropped: the first may be stale.
-        assert wait_until(lambda: any(m.spo2_pct is not None for m in _patients(monitor)), 5)
+        assert wait_until(lambda: any(m.spo2_pct is not None for m in _patients(monitor)), WAIT_S)
         assert {m.patient for m in _patients(monitor)} == {TOKEN}
         reading = [m for m in _patients(monitor) if m.spo2_pct is not None][-1]
         assert (reading.spo2_pct, reading.pulse_bpm) == (95.0, 81.0)
 
         # The probe comes off: the monitor is told, with no numbers.
         oximeter.set_faults(OximeterFaults(probe_off=True))
-        assert wait_until(lambda: _patients(monitor)[-1].probe_off, 5)
+        assert wait_until(lambda: _patients(monitor)[-1].probe_off, WAIT_S)
         assert _patients(monitor)[-1].spo2_pct is None
         # The cable is pulled: stale, never the last good numbers.
         oximeter.unplug()
-        assert wait_until(lambda: _patients(monitor)[-1].stale, 5)
+        assert wait_until(lambda: _patients(monitor)[-1].stale, WAIT_S)
         assert math.isnan(published[-1].spo2)
 
         monitor.command(
@@ -307,8 +313,9 @@ def test_trips_go_to_navigation_and_bring_the_patient_s_vitals(
         cancelled = answer(monitor, "trip-cmd-2")
         assert isinstance(cancelled, TripMessage)
         assert cancelled.event == "cancelled"
-        assert wait_until(lambda: vitals_node.patient_token == "", 5)
+        assert wait_until(lambda: vitals_node.patient_token == "", WAIT_S)
         count = len(published)
+        # Unplugged, the reader has no event left to wait for: three publishing periods.
         time.sleep(0.6)
         assert len(published) == count, "no vitals once the trip is cancelled"
         graph.remove(vitals_node)
@@ -319,9 +326,9 @@ def test_alarm_raised_offline_is_shown_on_the_chair(
 ) -> None:
     diagnostics = graph.collect(DiagnosticArray, "/diagnostics", qos.DIAGNOSTICS)
     vitals = graph.probe.create_publisher(PatientVitals, "patient/vitals", qos.TELEMETRY)
-    assert wait_until(lambda: vitals.get_subscription_count() > 0, 5)
+    assert wait_until(lambda: vitals.get_subscription_count() > 0, WAIT_S)
     broker.stop()
-    assert wait_until(lambda: not telemetry.agent.connected, 10)
+    assert wait_until(lambda: not telemetry.agent.connected, WAIT_S)
     for _ in range(3):
         vitals.publish(PatientVitals(patient_token=TOKEN, spo2=84.0, pulse_rate=70.0, perfusion=1))
         time.sleep(0.1)
@@ -333,7 +340,7 @@ def test_alarm_raised_offline_is_shown_on_the_chair(
                     return status
         return None
 
-    assert wait_until(lambda: alarm() is not None, 5)
+    assert wait_until(lambda: alarm() is not None, WAIT_S)
     shown = alarm()
     assert shown is not None
     assert shown.level == DiagnosticStatus.ERROR
@@ -343,7 +350,7 @@ def test_alarm_raised_offline_is_shown_on_the_chair(
         lambda: any(
             isinstance(m, EventMessage) and m.raised_offline for m in monitor.of(Channel.EVENT)
         ),
-        15,
+        WAIT_S,
     )
 
 
@@ -384,7 +391,7 @@ def test_one_trip_at_a_time_and_only_its_own_cancel(
     accepted = answer(monitor, "c-c")
     assert accepted.ack is not None
     assert accepted.ack.accepted
-    assert wait_until(lambda: len(trips) == 3, 5)
+    assert wait_until(lambda: len(trips) == 3, WAIT_S)
     assert [(t.action, t.trip_id) for t in trips] == [
         (TripCommandMsg.ASSIGN, "trip-a"),
         (TripCommandMsg.CANCEL, "trip-a"),
@@ -402,10 +409,10 @@ def test_vehicle_samples_say_when_the_mcu_has_gone_quiet(
         assert isinstance(message, VehicleMessage)
         return message
 
-    assert wait_until(lambda: len(monitor.of(Channel.VEHICLE)) >= 3, 5)
+    assert wait_until(lambda: len(monitor.of(Channel.VEHICLE)) >= 3, WAIT_S)
     assert "state_stale" not in latest().samples[0].faults
     graph.remove(bridge)
-    assert wait_until(lambda: "state_stale" in latest().samples[0].faults, 5)
+    assert wait_until(lambda: "state_stale" in latest().samples[0].faults, WAIT_S)
     assert latest().samples[0].mode == "fault"
 
 

@@ -6,6 +6,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
@@ -33,9 +34,9 @@ from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
 from tests.edge.telemetry.kill import kill_when_ready
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, IDENTITY, SITE, TOKEN, USERS, Monitor, telemetry_config
 from tests.mosquitto import CountingRelay, Mosquitto, free_port
+from tests.wait import WAIT_S, wait_until
 
 
 def _vitals(spo2: float = 97.0, pulse: float = 72.0) -> Vitals:
@@ -132,7 +133,13 @@ def _run_vehicle_agent(config: TelemetryConfig, count: int, ready: object) -> No
     with TelemetryAgent(IDENTITY, config) as agent:  # the broker is out of reach
         for i in range(count):
             agent.vehicle(_sample(i))
-        time.sleep(0.5)  # a few rounds of the sender, which writes staged messages each round
+
+        # The sender writes staged messages to the file each round: wait until all are there.
+        def stored() -> int:
+            with contextlib.closing(sqlite3.connect(config.outbox_path)) as file:
+                return int(file.execute("SELECT COUNT(*) FROM message").fetchone()[0])
+
+        assert wait_until(lambda: stored() >= count, WAIT_S, interval=0.05)
         ready.set()  # type: ignore[attr-defined]
         signal.pause()
 
@@ -257,7 +264,7 @@ def test_a_stop_is_carried_out_once_and_a_repeat_is_only_answered(
     handler = Handler()
     with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
-        time.sleep(0.3)  # the subscription to cmd/+ is in place
+        monitor.wait_chair_listening()
         monitor.command(_stop("c-1"))
         monitor.command(_stop("c-1"))
         assert wait_until(lambda: len(_acks(monitor)) == 2, 5)
@@ -271,7 +278,7 @@ def test_a_malformed_command_is_refused_with_a_reason_and_changes_nothing(
     handler = Handler()
     with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
-        time.sleep(0.3)
+        monitor.wait_chair_listening()
         topic = command_topic(SITE, CHAIR, "trip")
         monitor.client.publish(topic, b'{"v":1,"kind":"trip"}', qos=1).wait_for_publish(5)
         monitor.client.publish(topic, b"\x00garbage", qos=1).wait_for_publish(5)
@@ -295,15 +302,16 @@ def test_an_expired_trip_is_not_started(
     agent = TelemetryAgent(IDENTITY, config, on_command=handler)
     agent.start()
     assert wait_until(lambda: agent.connected, 5)
-    time.sleep(0.3)
+    monitor.wait_chair_listening()  # its session holds the subscription while it is away
     agent.stop()
     monitor.command(_trip("c-queued", time.time_ns()), expiry_s=1)
     time.sleep(2.0)
     # And a trip issued two minutes ago that reaches the chair now: refused as expired.
     monitor.command(_trip("c-old", time.time_ns() - 120 * 10**9))
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
-        assert wait_until(lambda: len(_acks(monitor)) >= 1, 5)
-        time.sleep(0.5)
+        # Had the queued trip outlived its expiry, it would have come first (a session's
+        # messages arrive in order) and been answered first.
+        assert wait_until(lambda: len(_acks(monitor)) >= 1, WAIT_S)
     assert handler.done == []
     ((command_id, accepted, reason, _),) = _acks(monitor)
     assert (command_id, accepted) == ("c-old", False)
@@ -368,7 +376,7 @@ def test_a_chair_logs_in_by_its_client_certificate_over_tls(tmp_path: Path) -> N
         # message never reaches a subscriber.
         with contextlib.suppress(RuntimeError):
             forged.wait_for_publish(5)
-        time.sleep(0.5)
+        monitor.barrier()  # a forged message the broker passed on would be in by now
         other.loop_stop()
         other.disconnect()
         assert results[0] == "Success"
@@ -451,7 +459,7 @@ def test_payloads_that_break_a_json_parser_are_refused_and_the_link_carries_on(
     handler = Handler()
     with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
-        time.sleep(0.3)
+        monitor.wait_chair_listening()
         topic = command_topic(SITE, CHAIR, "stop")
         for payload in (b"[" * 100_000, b"1" * 5_000, b'{"v":1,"issued_ns":' + b"9" * 5_000):
             monitor.client.publish(topic, payload, qos=1).wait_for_publish(5)
@@ -473,7 +481,7 @@ def test_a_stop_that_failed_is_carried_out_again_when_repeated(
 
     with TelemetryAgent(IDENTITY, telemetry_config(broker, tmp_path), on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
-        time.sleep(0.3)
+        monitor.wait_chair_listening()
         monitor.command(_stop("c-9"))
         assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
         monitor.command(_stop("c-9"))
@@ -489,7 +497,7 @@ def test_a_trip_issued_in_the_future_is_refused(
     config = telemetry_config(broker, tmp_path, trip_max_age_s=60)
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
-        time.sleep(0.3)
+        monitor.wait_chair_listening()
         monitor.command(_trip("c-ahead", time.time_ns() + 3_600 * 10**9))
         assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
     assert handler.done == []
@@ -515,7 +523,7 @@ def test_stopping_while_the_backlog_drains_leaves_the_chair_offline(
     late = Monitor(broker)
     try:
         assert wait_until(lambda: bool(late.of(Channel.STATE)), 5)
-        time.sleep(0.3)
+        late.barrier()  # every retained state the broker holds has come
         states = [m for m in late.of(Channel.STATE) if isinstance(m, StateMessage)]
         assert [s.status for s in states] == ["offline"]
     finally:
@@ -569,12 +577,11 @@ def test_a_command_repeated_after_a_restart_is_only_answered(
     config = telemetry_config(broker, tmp_path)
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
-        time.sleep(0.3)
+        monitor.wait_chair_listening()
         monitor.command(_trip("c-once", time.time_ns()))
         assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
-        assert wait_until(lambda: agent.connected, 5)
-        time.sleep(0.3)
+        # Its session kept the subscription: the repeat reaches it, now or once connected.
         monitor.command(_trip("c-once", time.time_ns()))
         assert wait_until(lambda: len(_acks(monitor)) == 2, 5)
     assert [c.command_id for c in handler.done] == ["c-once"]

@@ -27,9 +27,9 @@ from edge.types import (
     Tilt,
     Vitals,
 )
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, IDENTITY, TOKEN, USERS, Monitor
 from tests.mosquitto import Mosquitto
+from tests.wait import wait_until
 
 MS = 1_000_000
 S = 1_000_000_000

@@ -14,7 +14,7 @@ from edge.telemetry.oximeter.reader import OximeterReader
 from edge.telemetry.oximeter.simulator import OximeterFaults, OximeterSimulator
 from edge.types import Perfusion, Vitals
 from firmware_bridge.fault_injection import FaultProfile
-from tests.firmware_bridge.conftest import wait_until
+from tests.wait import wait_until
 
 TOKEN = "pt-7f3a9c"
 

@@ -28,9 +28,9 @@ from edge.telemetry.serial_host import SerialTelemetryHost
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import ErrorCode, StatusFlag
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, SITE, Monitor, telemetry_config
 from tests.mosquitto import Mosquitto
+from tests.wait import WAIT_S, wait_until
 
 pytestmark = pytest.mark.pty
 
@@ -86,7 +86,7 @@ def patients(monitor: Monitor) -> list[PatientMessage]:
     return [m for m in monitor.of(Channel.PATIENT) if isinstance(m, PatientMessage)]
 
 
-def answer(monitor: Monitor, command_id: str, timeout: float = 5.0) -> CommandAck:
+def answer(monitor: Monitor, command_id: str, timeout: float = WAIT_S) -> CommandAck:
     """The chair's acknowledgement of a command, from an event or a trip message."""
     found: list[CommandAck] = []
 
@@ -130,7 +130,7 @@ def config_command(command_id: str, changes: dict[str, float | int | bool | str]
 def test_vehicle_goes_out_and_vitals_only_with_a_trips_patient(
     host: SerialTelemetryHost, monitor: Monitor
 ) -> None:
-    assert wait_until(lambda: len(samples(monitor)) >= 10, 5), host.driver.stats()
+    assert wait_until(lambda: len(samples(monitor)) >= 10, WAIT_S), host.driver.stats()
     first = samples(monitor)[0]
     assert first.mode == "idle"  # the MCU boots disarmed
     assert abs(first.stamp_ns - time.time_ns()) < 10 * 10**9  # wall time on the wire
@@ -141,7 +141,7 @@ def test_vehicle_goes_out_and_vitals_only_with_a_trips_patient(
     assert ack.accepted, ack.reason
     assert ack.reason == f"trip trip-1 assigned; vitals as {PATIENT}"
     # Right after the start the reader may not have a whole packet yet: those go as stale.
-    assert wait_until(lambda: any(not r.stale for r in patients(monitor)), 5)
+    assert wait_until(lambda: any(not r.stale for r in patients(monitor)), WAIT_S)
     assert {r.patient for r in patients(monitor)} == {PATIENT}
     assert all(r.stale or (r.spo2_pct, r.pulse_bpm) == (96.0, 70.0) for r in patients(monitor))
 
@@ -160,9 +160,15 @@ def test_vehicle_goes_out_and_vitals_only_with_a_trips_patient(
     )
     monitor.command(cancel)
     assert answer(monitor, "c-cancel-1").accepted
-    time.sleep(0.6)  # a reading polled before the cancel may still be on its way
-    count = len(patients(monitor))
-    time.sleep(1.2)
+    # Readings come due twice a second. One held back for want of a patient was polled after
+    # the cancel, and so after any polled before it (one thread polls): what was sent is known.
+    held = host.feed.stats().vitals_without_patient
+    assert wait_until(lambda: host.feed.stats().vitals_without_patient > held, WAIT_S)
+    count = host.feed.stats().vitals
+    assert wait_until(lambda: len(patients(monitor)) == count, WAIT_S)
+    # Three more due and held back, none sent.
+    assert wait_until(lambda: host.feed.stats().vitals_without_patient > held + 3, WAIT_S)
+    assert host.feed.stats().vitals == count
     assert len(patients(monitor)) == count
     assert host.patient is None
     assert monitor.seqs(Channel.PATIENT) == list(range(count))
@@ -179,7 +185,8 @@ def test_vehicle_goes_out_and_vitals_only_with_a_trips_patient(
 def test_a_remote_stop_sets_the_mcus_estop_and_is_accepted_on_its_ack(
     host: SerialTelemetryHost, monitor: Monitor, mcu: McuSimulator
 ) -> None:
-    assert host.driver.wait_for_link(3.0)
+    assert host.driver.wait_for_link(WAIT_S)
+    monitor.wait_chair_listening()
     assert not mcu.snapshot().flags & StatusFlag.ESTOP
     stop = StopCommand(
         v=1,
@@ -194,15 +201,16 @@ def test_a_remote_stop_sets_the_mcus_estop_and_is_accepted_on_its_ack(
     assert ack.accepted, ack.reason
     assert ack.reason == "e-stop set"
     assert mcu.snapshot().flags & StatusFlag.ESTOP
-    assert wait_until(lambda: any(s.mode == "estop" for s in samples(monitor)), 3)
+    assert wait_until(lambda: any(s.mode == "estop" for s in samples(monitor)), WAIT_S)
 
 
 def test_a_stop_the_mcu_cannot_take_is_refused_with_the_reason(
     host: SerialTelemetryHost, monitor: Monitor, mcu: McuSimulator
 ) -> None:
-    assert host.driver.wait_for_link(3.0)
+    assert host.driver.wait_for_link(WAIT_S)
+    monitor.wait_chair_listening()
     mcu.unplug()
-    assert wait_until(lambda: not host.driver.connected, 2)
+    assert wait_until(lambda: not host.driver.connected, WAIT_S)
     monitor.command(
         StopCommand(v=1, command_id="c-stop-2", chair=CHAIR, issued_ns=time.time_ns(), kind="stop")
     )
@@ -216,7 +224,8 @@ def test_a_stop_the_mcu_cannot_take_is_refused_with_the_reason(
 def test_config_changes_only_limits_and_says_why_not(
     host: SerialTelemetryHost, monitor: Monitor
 ) -> None:
-    assert host.driver.wait_for_link(3.0)
+    assert host.driver.wait_for_link(WAIT_S)
+    monitor.wait_chair_listening()
     monitor.command(
         config_command("c-cfg-1", {"firmware.limits.warp_factor": 9, "firmware.baud": 9600})
     )
@@ -245,7 +254,8 @@ def test_config_changes_only_limits_and_says_why_not(
 def test_limits_do_not_change_while_the_chair_moves(
     host: SerialTelemetryHost, monitor: Monitor, mcu: McuSimulator
 ) -> None:
-    assert host.driver.wait_for_link(3.0)
+    assert host.driver.wait_for_link(WAIT_S)
+    monitor.wait_chair_listening()
     assert host.driver.rearm().error == ErrorCode.OK
     driving = threading.Event()
 
@@ -257,7 +267,7 @@ def test_limits_do_not_change_while_the_chair_moves(
     driver_thread = threading.Thread(target=drive, daemon=True)
     driver_thread.start()
     try:
-        assert wait_until(lambda: mcu.snapshot().moving, 2)
+        assert wait_until(lambda: mcu.snapshot().moving, WAIT_S)
         monitor.command(config_command("c-cfg-5", {"firmware.limits.max_linear_mps": 0.9}))
         busy = answer(monitor, "c-cfg-5")
     finally:
