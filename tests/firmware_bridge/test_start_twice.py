@@ -9,7 +9,7 @@ import pytest
 from firmware_bridge.driver import SerialDriver
 from firmware_bridge.errors import AlreadyStartedError
 from firmware_bridge.mcu_sim import McuSimulator
-from tests.firmware_bridge.conftest import wait_until
+from tests.wait import wait_until
 
 
 def _threads(name: str) -> int:

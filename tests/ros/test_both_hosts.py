@@ -41,10 +41,10 @@ from edge.trips.commands import TripCommands
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import StatusFlag
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, SITE, USERS, Monitor, telemetry_config
 from tests.mosquitto import Mosquitto
-from tests.ros.conftest import BridgeFactory, Graph
+from tests.ros.graph import BridgeFactory, Graph
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.pty
 

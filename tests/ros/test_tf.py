@@ -24,9 +24,9 @@ from tf2_msgs.msg import TFMessage
 
 from chairlink.site import stock_site
 from firmware_bridge.mcu_sim import McuSimulator
-from tests.firmware_bridge.conftest import wait_until
-from tests.ros.conftest import Graph
+from tests.ros.graph import Graph
 from tests.ros.test_firmware_bridge_node import publish_for, twist
+from tests.wait import wait_until
 
 SCENARIO = """name: tf
 seed: 3

@@ -19,7 +19,7 @@ import pytest
 from edge.telemetry.oximeter.reader import OximeterReader
 from edge.telemetry.oximeter.simulator import OximeterFaults, OximeterSimulator
 from edge.types import Perfusion, Vitals
-from tests.firmware_bridge.conftest import wait_until
+from tests.wait import wait_until
 
 pytestmark = pytest.mark.pty
 

@@ -16,9 +16,9 @@ from edge.telemetry.oximeter.simulator import OximeterSimulator
 from edge.telemetry.serial_host import SerialTelemetryHost
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
-from tests.firmware_bridge.conftest import wait_until
 from tests.monitor import CHAIR, IDENTITY, SITE, telemetry_config
 from tests.mosquitto import Mosquitto
+from tests.wait import wait_until
 
 
 def _threads(name: str) -> int:
