@@ -23,43 +23,9 @@ from std_srvs.srv import Trigger
 from chairlink.errors import ConfigError
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import Fault
+from tests.ros.driving import drive_while, publish_for, rearm, twist
 from tests.ros.graph import BridgeFactory, Graph
 from tests.wait import WAIT_S, wait_until
-
-PERIOD_S = 0.05
-
-
-def twist(linear: float, angular: float = 0.0) -> TwistStamped:
-    msg = TwistStamped()
-    msg.header.frame_id = "base_link"
-    msg.twist.linear.x = linear
-    msg.twist.angular.z = angular
-    return msg
-
-
-def publish_for(publisher: Publisher, message: object, seconds: float) -> None:
-    """Publish at 20 Hz for a while, once the node's subscription has matched.
-
-    Messages published before DDS discovery matches the two ends are lost, and a slow
-    discovery on a loaded machine would eat into the time the test means to drive.
-    """
-    assert wait_until(lambda: publisher.get_subscription_count() > 0, 5.0), "no subscriber"
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        publisher.publish(message)
-        time.sleep(PERIOD_S)
-
-
-def drive_while(publisher: Publisher, driving: threading.Event) -> None:
-    """Publish 0.5 m/s at 20 Hz while ``driving`` is set."""
-    while driving.is_set():
-        publisher.publish(twist(0.5))
-        time.sleep(PERIOD_S)
-
-
-def rearm(graph: Graph) -> None:
-    response = graph.call(Trigger, "rearm", Trigger.Request())
-    assert response.success, response.message
 
 
 def drive_through_node(

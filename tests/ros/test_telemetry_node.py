@@ -42,8 +42,8 @@ from firmware_bridge.messages import StatusFlag
 from tests.firmware_bridge.mcu_clock import let_mcu_run
 from tests.monitor import CHAIR, SITE, USERS, Monitor
 from tests.mosquitto import Mosquitto
+from tests.ros.driving import rearm, twist
 from tests.ros.graph import BridgeFactory, Graph
-from tests.ros.test_firmware_bridge_node import rearm, twist
 from tests.wait import WAIT_S, wait_until
 
 TOKEN = "pt-3c1d9e77"

@@ -24,8 +24,8 @@ from tf2_msgs.msg import TFMessage
 
 from chairlink.site import stock_site
 from firmware_bridge.mcu_sim import McuSimulator
+from tests.ros.driving import publish_for, twist
 from tests.ros.graph import Graph
-from tests.ros.test_firmware_bridge_node import publish_for, twist
 from tests.wait import wait_until
 
 SCENARIO = """name: tf
