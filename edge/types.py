@@ -224,6 +224,8 @@ class Vitals:
     """No consecutive good pulses: the device gives no numbers."""
     stale: bool = False
     """Nothing valid has come from the device for too long: cable pulled, device off."""
+    doubtful: bool = False
+    """The device's last reading arrived corrupted (its copies disagreed): no numbers."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,6 +132,8 @@ class PatientMessage(_Uplink):
     artifact: bool = False
     out_of_track: bool = False
     stale: bool = False
+    doubtful: bool = False
+    """The oximeter's last packet arrived corrupted (its copies disagreed): no numbers."""
 
 
 class SafetyMessage(_Uplink):

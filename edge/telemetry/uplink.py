@@ -167,6 +167,7 @@ class Uplink:
                 artifact=vitals.artifact,
                 out_of_track=vitals.out_of_track,
                 stale=vitals.stale,
+                doubtful=vitals.doubtful,
             ),
         )
         for alarm in self._alarms.update(vitals):

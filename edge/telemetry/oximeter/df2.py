@@ -10,6 +10,18 @@ The decoder hunts byte by byte and never splits the stream on 0x01 alone (0x01 i
 pleth or checksum byte). It takes a packet only from a SYNC frame through 24 more good frames
 in a row, which is stricter than the reference's two good frames before trusting sync, and
 drops a partial packet when a frame fails or SYNC comes early. Everything it drops it counts.
+
+The 8-bit checksum lets through a value byte and the checksum corrupted together (SpO2 97 read
+as a valid-looking 65), so the decoder never takes a number on one copy alone: each packet
+repeats its values in copies computed the same way, the recording format against the display
+format (4-beat SpO2 in frame 3 against SpO2-D in frame 9, 4-beat pulse in frames 1-2 against
+HR-D in frames 20-21, and the 8-beat pairs 16/17 and 14-15/22-23). Copies that differ by more
+than the device's own accuracy (2 points SpO2; 2 % pulse, at least 1 bpm) make the packet
+doubtful: counted, and it carries no numbers. Copies that are one missing and one a number
+are no disagreement (the display copy holds for ~10 s after the probe comes off, while the
+recording copy drops at once): the packet carries no number for that value, is not doubtful
+and is counted as unconfirmed. The 8-beat and beat-to-beat values are never compared with the
+4-beat ones: they legitimately differ.
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ __all__ = [
     "Df2Packet",
     "Df2Stats",
     "Df2Status",
+    "copies_agree",
     "encode_frame",
     "encode_packet",
 ]
@@ -52,6 +65,14 @@ SYNC = 0x01
 # Frame numbers (1-based, as the reference's table) of the recording-format values.
 _HR_MSB, _HR_LSB, _SPO2, _FIRMWARE = 1, 2, 3, 4
 _E_HR_MSB, _E_HR_LSB, _E_SPO2 = 14, 15, 16
+# ...and of their display-format copies, computed the same way.
+_SPO2_D, _E_SPO2_D = 9, 17
+_HR_D_MSB, _HR_D_LSB, _E_HR_D_MSB, _E_HR_D_LSB = 20, 21, 22, 23
+
+SPO2_TOLERANCE_PCT = 2
+"""Copies of one SpO2 further apart than this (points) disagree: the device's own accuracy."""
+PULSE_TOLERANCE = 0.02
+"""Copies of one pulse rate further apart than this fraction (and than 1 bpm) disagree."""
 
 
 def _checksum(data: Sequence[int]) -> int:
@@ -88,12 +109,14 @@ class Df2Packet:
     """The 25 plethysmograph samples (75 Hz), 0-255."""
     extended_spo2_pct: int | None = None
     extended_pulse_bpm: int | None = None
+    doubtful: bool = False
+    """The packet's copies of one value disagreed: corrupted in transit, so it has no numbers."""
 
     @property
     def usable(self) -> bool:
-        """Whether the numbers may be shown and alarmed on (no SNSD, SNSA or OOT)."""
+        """Whether the numbers may be shown and alarmed on (no SNSD, SNSA, OOT, nor doubt)."""
         s = self.status
-        return not (s.sensor_disconnected or s.sensor_alarm or s.out_of_track)
+        return not (s.sensor_disconnected or s.sensor_alarm or s.out_of_track or self.doubtful)
 
 
 def _perfusion(status: int) -> Perfusion | None:
@@ -115,6 +138,13 @@ def _spo2(byte: int) -> int | None:
     return value if value <= 100 else None
 
 
+def copies_agree(recording: int, display: int, *, pulse: bool) -> bool:
+    """Whether two copies of one number agree within the device's own accuracy."""
+    if pulse:
+        return abs(recording - display) <= max(1.0, PULSE_TOLERANCE * max(recording, display))
+    return abs(recording - display) <= SPO2_TOLERANCE_PCT
+
+
 @dataclass
 class Df2Stats:
     """What the decoder has seen and dropped, since it started."""
@@ -130,6 +160,13 @@ class Df2Stats:
     """Packets dropped because a frame failed or SYNC came early."""
     corrupt_values: int = 0
     """SpO2 above 100 other than the 127 sentinel: counted, read as missing."""
+    lost_packets: int = 0
+    """Packets whose SYNC frame never came good: their other frames arrived with no packet
+    begun (one per 24 such frames in a row; also when the decoder starts mid-packet)."""
+    doubtful_packets: int = 0
+    """Packets whose copies of one value disagreed: delivered with no numbers."""
+    unconfirmed_values: int = 0
+    """Values with one copy missing and the other a number: delivered as missing."""
 
 
 @dataclass
@@ -139,6 +176,8 @@ class Df2Decoder:
     stats: Df2Stats = field(default_factory=Df2Stats)
     _buffer: bytearray = field(default_factory=bytearray)
     _frames: list[bytes] = field(default_factory=list)
+    _orphans: int = 0
+    """Good frames in a row that came with no packet begun."""
 
     def feed(self, data: bytes) -> list[Df2Packet]:
         """Decode what ``data`` completes; keep the rest for the next call."""
@@ -154,6 +193,8 @@ class Df2Decoder:
                     self.stats.bad_frames += 1
                     self.stats.partial_packets += 1
                     self._frames.clear()
+                    # The rest of this packet's frames are no second loss.
+                    self._orphans = 1
                 self.stats.bytes_skipped += 1
                 i += 1
                 continue
@@ -174,8 +215,15 @@ class Df2Decoder:
             if self._frames:
                 self.stats.partial_packets += 1
             self._frames = [frame]
+            self._orphans = 0
         elif self._frames:
             self._frames.append(frame)
+        else:
+            # A packet has 24 frames after its SYNC frame: each 24 with none begun is one lost.
+            if self._orphans % (FRAMES_PER_PACKET - 1) == 0:
+                self.stats.lost_packets += 1
+            self._orphans += 1
+            return None
         if len(self._frames) < FRAMES_PER_PACKET:
             return None
         frames, self._frames = self._frames, []
@@ -202,14 +250,45 @@ class Df2Decoder:
             artifact=any(s & ARTF for s in statuses),
             perfusion=perfusion,
         )
+        pairs = (
+            (_spo2(value(_SPO2)), _spo2(value(_SPO2_D)), False),
+            (
+                _pulse(value(_HR_MSB), value(_HR_LSB)),
+                _pulse(value(_HR_D_MSB), value(_HR_D_LSB)),
+                True,
+            ),
+            (_spo2(value(_E_SPO2)), _spo2(value(_E_SPO2_D)), False),
+            (
+                _pulse(value(_E_HR_MSB), value(_E_HR_LSB)),
+                _pulse(value(_E_HR_D_MSB), value(_E_HR_D_LSB)),
+                True,
+            ),
+        )
+        numbers: list[int | None] = []
+        doubtful = False
+        for recording, display, pulse in pairs:
+            if recording is None or display is None:
+                # A probe coming off: the display copy holds while the recording one is gone.
+                # No number on one copy alone, but no doubt either.
+                if recording is not None or display is not None:
+                    self.stats.unconfirmed_values += 1
+                numbers.append(None)
+                continue
+            doubtful = doubtful or not copies_agree(recording, display, pulse=pulse)
+            numbers.append(recording)
+        if doubtful:
+            self.stats.doubtful_packets += 1
+            numbers = [None] * len(numbers)
+        spo2, pulse_bpm, extended_spo2, extended_pulse = numbers
         return Df2Packet(
-            spo2_pct=_spo2(value(_SPO2)),
-            pulse_bpm=_pulse(value(_HR_MSB), value(_HR_LSB)),
+            spo2_pct=spo2,
+            pulse_bpm=pulse_bpm,
             status=status,
             firmware=value(_FIRMWARE),
             pleth=tuple(f[2] for f in frames),
-            extended_spo2_pct=_spo2(value(_E_SPO2)),
-            extended_pulse_bpm=_pulse(value(_E_HR_MSB), value(_E_HR_LSB)),
+            extended_spo2_pct=extended_spo2,
+            extended_pulse_bpm=extended_pulse,
+            doubtful=doubtful,
         )
 
 

@@ -28,6 +28,8 @@ class OximeterReading:
     """A doubtful beat: the numbers stand, but may be off."""
     out_of_track: bool
     """No consecutive good pulses: the device gives no numbers."""
+    doubtful: bool = False
+    """The packet's copies of one value disagreed (corrupted in transit): no numbers."""
 
 
 class OximeterProtocol(Protocol):
@@ -77,6 +79,7 @@ class Df2Protocol:
             probe_off=s.sensor_disconnected or s.sensor_alarm,
             artifact=s.artifact,
             out_of_track=s.out_of_track,
+            doubtful=packet.doubtful,
         )
 
 

@@ -3,7 +3,8 @@
 ``OximeterReader`` owns one thread: it opens the port (reconnecting with capped doubling
 backoff when the cable is pulled), decodes what arrives with the device's protocol and keeps the
 latest reading with its steady-clock stamp. ``vitals()`` turns it into the chair's ``Vitals``:
-NaN numbers when the probe is off, the device is out of track, or nothing valid has arrived for
+NaN numbers when the probe is off, the device is out of track, its last packet was corrupted
+(``doubtful``: its copies of a value disagreed), or nothing valid has arrived for
 ``stale_after_s`` (a pulled cable, a dead device), so a silent oximeter never looks like a
 steady patient.
 
@@ -185,6 +186,7 @@ class OximeterReader:
             probe_off=r.probe_off,
             artifact=r.artifact,
             out_of_track=r.out_of_track,
+            doubtful=r.doubtful,
         )
 
     def stats(self) -> OximeterStats:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
+import tty
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chairlink.errors import ChairlinkError
+from edge.telemetry.oximeter.df2 import encode_packet
 from edge.telemetry.oximeter.protocol import OximeterReading
 from edge.telemetry.oximeter.reader import OximeterReader
 from edge.telemetry.oximeter.simulator import OximeterFaults, OximeterSimulator
@@ -122,3 +125,30 @@ def test_an_unknown_protocol_is_named() -> None:
         ChairlinkError, match="unknown oximeter protocol 'contec'; known: nonin-df2"
     ):
         OximeterReader("/dev/null", TOKEN, protocol="contec")
+
+
+def test_a_corrupted_packet_goes_out_doubtful_with_no_numbers() -> None:
+    """A value byte and its checksum flipped together (SpO2 97 read as 65) pass the checksum;
+    the vitals carry no numbers for that packet, flagged doubtful, never the 65."""
+    master, slave = os.openpty()
+    tty.setraw(slave)  # as a device's port: no echo, no line editing
+    try:
+        with OximeterReader(os.ttyname(slave), TOKEN, stale_after_s=10.0) as reader:
+            assert wait_until(lambda: reader.stats().connected, 5.0)
+            os.write(master, encode_packet(97, 61))
+            assert wait_until(lambda: _vitals(reader).spo2_pct == 97.0, 5.0)
+            corrupt = bytearray(encode_packet(97, 61))
+            corrupt[13] ^= 0x20  # frame 3's SpO2 97 -> 65
+            corrupt[14] ^= 0x20  # and its checksum, which then matches
+            os.write(master, bytes(corrupt))
+            assert wait_until(lambda: _vitals(reader).doubtful, 5.0)
+            v = _vitals(reader)
+            assert math.isnan(v.spo2_pct)
+            assert math.isnan(v.pulse_bpm)
+            assert reader.stats().decoder["doubtful_packets"] == 1
+            os.write(master, encode_packet(96, 62))
+            assert wait_until(lambda: _vitals(reader).spo2_pct == 96.0, 5.0)
+            assert not _vitals(reader).doubtful
+    finally:
+        os.close(master)
+        os.close(slave)
