@@ -18,21 +18,10 @@ from edge.diagnostics import (
 from edge.telemetry.agent import AgentStats
 from edge.types import ChairStatus, MotorLink
 from firmware_bridge.messages import Fault
+from tests.edge.chair_values import HEALTHY_STATUS
 
 LINK = MotorLink(connected=True, link_up=True, frames_received=100, frames_sent=40)
-STATUS = ChairStatus(
-    stamp_ns=0,
-    battery_v=25.1,
-    current_a=2.3,
-    soc=0.87,
-    armed=True,
-    estop=False,
-    faults=0,
-    seat_occupied=True,
-    belt_closed=True,
-    motion_refused=False,
-    joystick_override=False,
-)
+STATUS = HEALTHY_STATUS
 
 
 @pytest.mark.parametrize(

@@ -27,23 +27,12 @@ from edge.rosbag.conversions import (
     to_trip_command,
 )
 from edge.rosbag.errors import ConversionError
-from edge.types import ChairStatus, DriveCommand, MotorLink, Odometry, Pose2D
+from edge.types import DriveCommand, MotorLink, Odometry, Pose2D
 from firmware_bridge.messages import Fault
+from tests.edge.chair_values import HEALTHY_STATUS
 
 STORE = typestore()
-STATUS = ChairStatus(
-    stamp_ns=5,
-    battery_v=25.1,
-    current_a=2.3,
-    soc=0.87,
-    armed=True,
-    estop=False,
-    faults=0,
-    seat_occupied=True,
-    belt_closed=True,
-    motion_refused=False,
-    joystick_override=False,
-)
+STATUS = dataclasses.replace(HEALTHY_STATUS, stamp_ns=5)
 HEAD = {"v": SCHEMA_VERSION, "chair": "chair-01", "issued_ns": 1_700_000_000_123_456_789}
 
 

@@ -9,21 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from edge.telemetry.vehicle_state import VehicleState, mode_of
-from edge.types import ChairStatus, Odometry, Pose2D
+from edge.types import Odometry, Pose2D
+from tests.edge.chair_values import HEALTHY_STATUS
 
-STATUS = ChairStatus(
-    stamp_ns=0,
-    battery_v=25.1,
-    current_a=3.0,
-    soc=0.764,
-    armed=True,
-    estop=False,
-    faults=0,
-    seat_occupied=True,
-    belt_closed=True,
-    motion_refused=False,
-    joystick_override=False,
-)
+STATUS = replace(HEALTHY_STATUS, current_a=3.0, soc=0.764)
 MOVING = Odometry(0, Pose2D(3.0, 4.0, 0.5), 0.8, 0.1)
 STILL = Odometry(0, Pose2D(3.0, 4.0, 0.5), 0.0, 0.0)
 
