@@ -160,10 +160,15 @@ class McuSimulator:
         """Open the pty and start the MCU's receive/control and transmit threads.
 
         Raises:
-            AlreadyStartedError: the simulator is running.
+            AlreadyStartedError: the simulator is running, or has run: its threads' stop is
+                final, so a simulator starts once (make a new one to start again).
         """
         if self._threads:
             raise AlreadyStartedError("the MCU simulator is already started")
+        if self._stop.is_set():
+            raise AlreadyStartedError(
+                "the MCU simulator was stopped and cannot start again: make a new one"
+            )
         self._pty.open()
         self._threads = [
             threading.Thread(target=self._run, name="mcu-sim-rx", daemon=True),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,15 @@ def test_the_mcu_simulator_refuses_a_second_start(sim: McuSimulator) -> None:
     assert (_threads("mcu-sim-rx"), _threads("mcu-sim-tx")) == running
     assert sim.plugged
     assert sim.device_path == path
+
+
+def test_a_stopped_mcu_simulator_refuses_to_start_again(tmp_path: Path) -> None:
+    sim = McuSimulator(link=str(tmp_path / "ttyMCU"))
+    sim.start()
+    sim.stop()
+    with pytest.raises(AlreadyStartedError, match="stopped and cannot start again"):
+        sim.start()
+    assert not sim.plugged  # nothing was reopened
 
 
 def test_the_driver_refuses_a_second_start_and_keeps_its_link(driver: SerialDriver) -> None:
