@@ -20,14 +20,16 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from chairlink.config import IdentityConfig, TelemetryConfig
 from chairlink.wire.payloads import (
+    SCHEMA_VERSION,
     Command,
     PayloadError,
+    TripCommand,
     UplinkMessage,
     VehicleMessage,
     decode_uplink,
     encode,
 )
-from chairlink.wire.topics import PREFIX, Channel, command_topic
+from chairlink.wire.topics import PREFIX, Channel, CommandKind, command_topic
 from tests.mosquitto import Mosquitto
 from tests.wait import WAIT_S, wait_until
 
@@ -40,6 +42,7 @@ __all__ = [
     "USERS",
     "Monitor",
     "telemetry_config",
+    "trip_command",
 ]
 
 SITE, CHAIR, TOKEN = "site-1", "chair-07", "pt-7f3a9c2b"
@@ -194,3 +197,18 @@ def telemetry_config(broker: Mosquitto, tmp_path: Path, **changes: object) -> Te
     }
     values.update(changes)
     return TelemetryConfig.model_validate(values)
+
+
+def trip_command(command_id: str, issued_ns: int, chair: str = CHAIR) -> TripCommand:
+    """A trip for ``chair`` from ward-a-3 to radiology with TOKEN aboard, id ``t-<command_id>``."""
+    return TripCommand(
+        v=SCHEMA_VERSION,
+        command_id=command_id,
+        chair=chair,
+        issued_ns=issued_ns,
+        kind=CommandKind.TRIP,
+        trip_id=f"t-{command_id}",
+        origin="ward-a-3",
+        destination="radiology",
+        patient=TOKEN,
+    )

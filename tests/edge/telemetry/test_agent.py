@@ -23,7 +23,6 @@ from chairlink.wire.payloads import (
     PatientMessage,
     StateMessage,
     StopCommand,
-    TripCommand,
     TripMessage,
     VehicleMessage,
     VehicleSample,
@@ -34,7 +33,16 @@ from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
 from tests.edge.telemetry.kill import kill_when_ready
-from tests.monitor import CHAIR, IDENTITY, SITE, TOKEN, USERS, Monitor, telemetry_config
+from tests.monitor import (
+    CHAIR,
+    IDENTITY,
+    SITE,
+    TOKEN,
+    USERS,
+    Monitor,
+    telemetry_config,
+    trip_command,
+)
 from tests.mosquitto import CountingRelay, Mosquitto, free_port
 from tests.wait import WAIT_S, wait_until
 
@@ -236,20 +244,6 @@ def _stop(command_id: str) -> StopCommand:
     )
 
 
-def _trip(command_id: str, issued_ns: int) -> TripCommand:
-    return TripCommand(
-        v=SCHEMA_VERSION,
-        command_id=command_id,
-        chair=CHAIR,
-        issued_ns=issued_ns,
-        kind=CommandKind.TRIP,
-        trip_id=f"t-{command_id}",
-        origin="ward-a-3",
-        destination="radiology",
-        patient=TOKEN,
-    )
-
-
 def _acks(monitor: Monitor) -> list[tuple[str, bool, str, bool]]:
     acks = []
     for m in monitor.messages:
@@ -304,10 +298,10 @@ def test_an_expired_trip_is_not_started(
     assert wait_until(lambda: agent.connected, 5)
     monitor.wait_chair_listening()  # its session holds the subscription while it is away
     agent.stop()
-    monitor.command(_trip("c-queued", time.time_ns()), expiry_s=1)
+    monitor.command(trip_command("c-queued", time.time_ns()), expiry_s=1)
     time.sleep(2.0)
     # And a trip issued two minutes ago that reaches the chair now: refused as expired.
-    monitor.command(_trip("c-old", time.time_ns() - 120 * 10**9))
+    monitor.command(trip_command("c-old", time.time_ns() - 120 * 10**9))
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         # Had the queued trip outlived its expiry, it would have come first (a session's
         # messages arrive in order) and been answered first.
@@ -498,7 +492,7 @@ def test_a_trip_issued_in_the_future_is_refused(
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         monitor.wait_chair_listening()
-        monitor.command(_trip("c-ahead", time.time_ns() + 3_600 * 10**9))
+        monitor.command(trip_command("c-ahead", time.time_ns() + 3_600 * 10**9))
         assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
     assert handler.done == []
     ((_, accepted, reason, _),) = _acks(monitor)
@@ -578,11 +572,11 @@ def test_a_command_repeated_after_a_restart_is_only_answered(
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         assert wait_until(lambda: agent.connected, 5)
         monitor.wait_chair_listening()
-        monitor.command(_trip("c-once", time.time_ns()))
+        monitor.command(trip_command("c-once", time.time_ns()))
         assert wait_until(lambda: len(_acks(monitor)) == 1, 5)
     with TelemetryAgent(IDENTITY, config, on_command=handler) as agent:
         # Its session kept the subscription: the repeat reaches it, now or once connected.
-        monitor.command(_trip("c-once", time.time_ns()))
+        monitor.command(trip_command("c-once", time.time_ns()))
         assert wait_until(lambda: len(_acks(monitor)) == 2, 5)
     assert [c.command_id for c in handler.done] == ["c-once"]
     assert [a[3] for a in _acks(monitor)] == [False, True]

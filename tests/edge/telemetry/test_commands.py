@@ -14,7 +14,6 @@ from chairlink.wire.payloads import (
     SCHEMA_VERSION,
     Command,
     StopCommand,
-    TripCommand,
     TripMessage,
     decode_uplink,
     encode,
@@ -25,32 +24,18 @@ from edge.telemetry.errors import CommandExpiredError, CommandRefusedError
 from edge.telemetry.outbox import CommandAnswer, Outbox, Pending
 from edge.telemetry.stats import AgentStats
 from edge.telemetry.uplink import Uplink
-from tests.monitor import CHAIR, IDENTITY, TOKEN
+from tests.monitor import CHAIR, IDENTITY, trip_command
 
 NOW_NS = 1_764_380_000_000_000_000
 
 
-def _trip(command_id: str, issued_ns: int, chair: str = CHAIR) -> TripCommand:
-    return TripCommand(
-        v=SCHEMA_VERSION,
-        command_id=command_id,
-        chair=chair,
-        issued_ns=issued_ns,
-        kind=CommandKind.TRIP,
-        trip_id=f"t-{command_id}",
-        origin="ward-a-3",
-        destination="radiology",
-        patient=TOKEN,
-    )
-
-
 def test_a_trip_too_old_is_expired_one_from_the_future_refused_a_stop_never_expires() -> None:
     with pytest.raises(CommandExpiredError, match=r"^expired: issued 120 s ago$"):
-        check_age(_trip("c-1", NOW_NS - 120 * 10**9), NOW_NS, 60.0)
+        check_age(trip_command("c-1", NOW_NS - 120 * 10**9), NOW_NS, 60.0)
     with pytest.raises(CommandRefusedError, match="in the future: check clocks") as refused:
-        check_age(_trip("c-2", NOW_NS + 120 * 10**9), NOW_NS, 60.0)
+        check_age(trip_command("c-2", NOW_NS + 120 * 10**9), NOW_NS, 60.0)
     assert not isinstance(refused.value, CommandExpiredError)
-    check_age(_trip("c-3", NOW_NS - 59 * 10**9), NOW_NS, 60.0)
+    check_age(trip_command("c-3", NOW_NS - 59 * 10**9), NOW_NS, 60.0)
     stop = StopCommand(
         v=SCHEMA_VERSION,
         command_id="c-4",
@@ -64,8 +49,8 @@ def test_a_trip_too_old_is_expired_one_from_the_future_refused_a_stop_never_expi
 
 def test_a_command_for_another_chair_is_refused() -> None:
     with pytest.raises(CommandRefusedError, match=f"command for chair chair-99, this is {CHAIR}"):
-        check_addressee(_trip("c-1", NOW_NS, chair="chair-99"), CHAIR)
-    check_addressee(_trip("c-2", NOW_NS), CHAIR)
+        check_addressee(trip_command("c-1", NOW_NS, chair="chair-99"), CHAIR)
+    check_addressee(trip_command("c-2", NOW_NS), CHAIR)
 
 
 class _Offline:
@@ -114,7 +99,7 @@ def _trips(outbox: Outbox) -> list[TripMessage]:
 def test_a_repeated_expired_trip_is_answered_expired_again_across_a_restart(
     tmp_path: Path,
 ) -> None:
-    old = encode(_trip("c-old", NOW_NS - 120 * 10**9))
+    old = encode(trip_command("c-old", NOW_NS - 120 * 10**9))
     outbox = Outbox(tmp_path / "outbox.db")
     _receiver(outbox, tmp_path).receive(old)
     _receiver(outbox, tmp_path).receive(old)
@@ -155,8 +140,8 @@ def test_a_handler_refuses_by_raising_and_its_reason_is_the_answer(tmp_path: Pat
         raise RuntimeError("disk on fire")
 
     outbox = Outbox(tmp_path / "outbox.db")
-    _receiver(outbox, tmp_path, busy).receive(encode(_trip("c-1", NOW_NS)))
-    _receiver(outbox, tmp_path, broken).receive(encode(_trip("c-2", NOW_NS)))
+    _receiver(outbox, tmp_path, busy).receive(encode(trip_command("c-1", NOW_NS)))
+    _receiver(outbox, tmp_path, broken).receive(encode(trip_command("c-2", NOW_NS)))
     trips = _trips(outbox)
     outbox.close()
     assert [(t.event, t.detail) for t in trips] == [
