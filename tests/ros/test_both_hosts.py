@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from chairlink_ros.telemetry_node import TelemetryNode
 from rcl_interfaces.srv import SetParametersAtomically
-from rclpy.parameter import Parameter
 from std_srvs.srv import Trigger
 
 from chairlink.config import ChairConfig, FirmwareConfig, IdentityConfig, OximeterConfig
@@ -41,10 +40,11 @@ from edge.trips.commands import TripCommands
 from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import StatusFlag
-from tests.monitor import CHAIR, SITE, USERS, Monitor, telemetry_config
+from tests.monitor import CHAIR, SITE, Monitor, telemetry_config
 from tests.mosquitto import Mosquitto
+from tests.ros.chair_parameters import chair_parameters
 from tests.ros.graph import BridgeFactory, Graph
-from tests.wait import wait_until
+from tests.wait import WAIT_S, wait_until
 
 pytestmark = pytest.mark.pty
 
@@ -197,23 +197,13 @@ class Chair:
 def _ros_chair(
     graph: Graph, make_bridge: BridgeFactory, broker: Mosquitto, tmp_path: Path
 ) -> Iterator[TelemetryNode]:
-    (tmp_path / "password").write_text(USERS[CHAIR], encoding="utf-8")
-    values: dict[str, Any] = {
-        "identity.chair_id": CHAIR,
-        "identity.site": SITE,
-        "telemetry.broker_host": "127.0.0.1",
-        "telemetry.broker_port": broker.port,
-        "telemetry.password_file": str(tmp_path / "password"),
-        "telemetry.outbox_path": str(tmp_path / "outbox.db"),
-        "telemetry.vehicle_batch_s": 0.0,
-    }
     make_bridge()
     node = TelemetryNode(
         context=graph.context,
-        parameter_overrides=[Parameter(name, value=value) for name, value in values.items()],
+        parameter_overrides=chair_parameters(broker, tmp_path),
     )
     graph.add(node)
-    assert wait_until(lambda: node.agent.connected, 5), node.agent.stats().last_error
+    assert wait_until(lambda: node.agent.connected, WAIT_S), node.agent.stats().last_error
     for service, kind in (
         ("remote_estop", Trigger),
         ("firmware_bridge/set_parameters_atomically", SetParametersAtomically),

@@ -20,7 +20,6 @@ from chairlink_ros.telemetry_node import TelemetryNode
 from chairlink_ros.vitals_node import VitalsNode
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from geometry_msgs.msg import TwistStamped
-from rclpy.parameter import Parameter
 
 from chairlink.wire.payloads import (
     SCHEMA_VERSION,
@@ -40,30 +39,15 @@ from edge.types import Perfusion, Vitals
 from firmware_bridge.mcu_sim import McuSimulator
 from firmware_bridge.messages import StatusFlag
 from tests.firmware_bridge.mcu_clock import let_mcu_run
-from tests.monitor import CHAIR, SITE, USERS, Monitor
+from tests.monitor import CHAIR, Monitor
 from tests.mosquitto import Mosquitto
+from tests.ros.chair_parameters import chair_parameters
 from tests.ros.driving import rearm, twist
 from tests.ros.graph import BridgeFactory, Graph
 from tests.wait import WAIT_S, wait_until
 
 TOKEN = "pt-3c1d9e77"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def chair_parameters(broker: Mosquitto, tmp_path: Path, **extra: Any) -> list[Parameter]:
-    (tmp_path / "password").write_text(USERS[CHAIR], encoding="utf-8")
-    values: dict[str, Any] = {
-        "identity.chair_id": CHAIR,
-        "identity.site": SITE,
-        "telemetry.broker_host": "127.0.0.1",
-        "telemetry.broker_port": broker.port,
-        "telemetry.password_file": str(tmp_path / "password"),
-        "telemetry.outbox_path": str(tmp_path / "outbox.db"),
-        "telemetry.vehicle_hz": 10.0,
-        "telemetry.vehicle_batch_s": 0.0,
-    }
-    values.update(extra)
-    return [Parameter(name, value=value) for name, value in values.items()]
 
 
 @pytest.fixture
