@@ -2,7 +2,13 @@
 
 Every uplink message carries the schema version, the chair id, its channel, a sequence number
 per (chair, channel) that survives restarts, and the edge timestamp. Receivers order by the
-sequence number and de-duplicate on (chair, channel, seq). Fields at their defaults (flags
+sequence number and de-duplicate on (chair, channel, seq).
+
+The contract grows additively within a version: a receiver ignores fields it does not know
+(``decode_uplink`` and ``decode_command`` do), while a sender's own models refuse them, so a
+misspelt field fails where it is written rather than vanishing on the other side. A field
+whose meaning a receiver must not miss (anything that could move the chair) comes with a new
+``v`` instead. Fields at their defaults (flags
 that are off, empty lists) are left out on the wire to keep a vitals message under 200 bytes;
 decoding puts them back. docs/mqtt-contract.md shows an example of each.
 """
@@ -251,7 +257,8 @@ def _decode(adapter: TypeAdapter[T], data: bytes, what: str) -> T:
         # Nesting deeper than the parser's stack, or an integer of thousands of digits.
         raise PayloadError(f"{what}: not acceptable JSON: {str(err)[:200]}") from err
     try:
-        return adapter.validate_python(raw)
+        # Newer v1 senders may add fields: ignored here, refused when building a payload.
+        return adapter.validate_python(raw, extra="ignore")
     except ValidationError as err:
         raise PayloadError(f"{what}: {describe(err)}") from err
     except RecursionError as err:

@@ -154,6 +154,7 @@ def to_patient_vitals(store: Typestore, vitals: Vitals, frame_id: str = "base_li
         artifact=vitals.artifact,
         out_of_track=vitals.out_of_track,
         stale=vitals.stale,
+        doubtful=vitals.doubtful,
     )
 
 
@@ -177,6 +178,8 @@ def from_patient_vitals(message: Any) -> Vitals:
         artifact=bool(message.artifact),
         out_of_track=bool(message.out_of_track),
         stale=bool(message.stale),
+        # Bags recorded before the field existed carry their own, older definition.
+        doubtful=bool(getattr(message, "doubtful", False)),
     )
 
 

@@ -118,6 +118,7 @@ LINK = MotorLink(
     last_error="",
 )
 VITALS = Vitals(STAMP_NS, "pt-7f3a9c", 97.0, 72.0, Perfusion.MARGINAL, False, artifact=True)
+DOUBTFUL = Vitals(STAMP_NS, "pt-7f3a9c", math.nan, math.nan, Perfusion.GOOD, False, doubtful=True)
 TILT = Tilt(STAMP_NS, 0.05, -0.1)
 HEAD = {"v": SCHEMA_VERSION, "chair": "chair-01", "issued_ns": 1_700_000_000_000_000_042}
 TRIP = TripCommand(
@@ -265,6 +266,15 @@ def rclpy_patient_vitals() -> PatientVitals:
     return msg
 
 
+def rclpy_doubtful_vitals() -> PatientVitals:
+    msg = PatientVitals()
+    msg.header.stamp, msg.header.frame_id = _time(), "base_link"
+    msg.patient_token, msg.spo2, msg.pulse_rate = "pt-7f3a9c", math.nan, math.nan
+    msg.perfusion = PatientVitals.PERFUSION_GOOD
+    msg.doubtful = True
+    return msg
+
+
 def rclpy_trip_command() -> TripCommandMsg:
     msg = TripCommandMsg()
     msg.header.stamp, msg.header.frame_id = _time(), "base_link"
@@ -379,6 +389,11 @@ CASES = [
     # vitals_node and sim_node.
     Case(
         "PatientVitals", lambda s: to_patient_vitals(s, VITALS, "base_link"), rclpy_patient_vitals
+    ),
+    Case(
+        "PatientVitals (doubtful)",
+        lambda s: to_patient_vitals(s, DOUBTFUL, "base_link"),
+        rclpy_doubtful_vitals,
     ),
     # telemetry_node.
     Case(

@@ -282,6 +282,12 @@ def test_trips_go_to_navigation_and_bring_the_patient_s_vitals(
         reading = [m for m in _patients(monitor) if m.spo2_pct is not None][-1]
         assert (reading.spo2_pct, reading.pulse_bpm) == (95.0, 81.0)
 
+        # Two bit errors on the line pass frame 3's checksum: the copies disagree, and the
+        # monitor gets no numbers and the flag, through /patient/vitals (H-37).
+        oximeter.set_faults(OximeterFaults(checksum_passing_flip=True))
+        assert wait_until(lambda: _patients(monitor)[-1].doubtful, WAIT_S)
+        assert (_patients(monitor)[-1].spo2_pct, _patients(monitor)[-1].pulse_bpm) == (None, None)
+        assert published[-1].doubtful
         # The probe comes off: the monitor is told, with no numbers.
         oximeter.set_faults(OximeterFaults(probe_off=True))
         assert wait_until(lambda: _patients(monitor)[-1].probe_off, WAIT_S)

@@ -23,9 +23,11 @@ from edge.telemetry.oximeter.df2 import (
     ARTF,
     FRAME_RATE_HZ,
     FRAMES_PER_PACKET,
+    MISSING_SPO2,
     OOT,
     SNSA,
     SNSD,
+    encode_frame,
     encode_packet,
 )
 from edge.types import Perfusion, Vitals
@@ -51,6 +53,9 @@ class OximeterFaults:
     """The device sends nothing (powered off, or hung)."""
     line: FaultProfile = field(default_factory=FaultProfile)
     """Corruption of the byte stream."""
+    checksum_passing_flip: bool = False
+    """Frame 3's SpO2 byte changed and its checksum with it, so the frame still checks: what
+    two bit errors on the line can do to a value (hazard H-37)."""
 
 
 class OximeterSimulator:
@@ -154,7 +159,7 @@ class OximeterSimulator:
             wave = math.exp(-(((self._phase - 0.2) / 0.1) ** 2)) if usable else 0.0
             pleth.append(round(100 + 120 * wave))
         perfusion = vitals.perfusion if spo2 is not None else Perfusion.LOW
-        return encode_packet(
+        data = encode_packet(
             spo2,
             pulse,
             pleth=pleth,
@@ -162,6 +167,14 @@ class OximeterSimulator:
             perfusion=perfusion,
             pulse_frames=shown,
         )
+        if not faults.checksum_passing_flip:
+            return data
+        flipped = bytearray(data)
+        status_byte, pleth_byte, value = data[11:14]  # frame 3: bytes 10-14
+        # Another SpO2 the device could send; never the "missing" sentinel.
+        wrong = value ^ 0x20 if value ^ 0x20 != MISSING_SPO2 else value ^ 0x40
+        flipped[10:15] = encode_frame(status_byte, pleth_byte, wrong)
+        return bytes(flipped)
 
     def _run(self) -> None:
         next_packet = self._clock()

@@ -20,14 +20,16 @@ from edge.rosbag.conversions import (
     CHAIR_STATUS,
     command_from_twist,
     from_chair_status,
+    from_patient_vitals,
     to_battery_state,
     to_chair_status,
     to_diagnostic_array,
     to_odometry,
+    to_patient_vitals,
     to_trip_command,
 )
 from edge.rosbag.errors import ConversionError
-from edge.types import DriveCommand, MotorLink, Odometry, Pose2D
+from edge.types import DriveCommand, MotorLink, Odometry, Perfusion, Pose2D, Vitals
 from firmware_bridge.messages import Fault
 from tests.edge.chair_values import HEALTHY_STATUS
 
@@ -95,6 +97,22 @@ def test_chair_status_carries_the_link_and_reads_back() -> None:
     assert simulated.link_up
     assert simulated.frames_received == 0
     assert math.isnan(simulated.motor_temperature_left)
+
+
+def test_a_doubtful_reading_keeps_its_flag_through_ros_and_old_bags_read_as_not_doubtful() -> None:
+    doubtful = Vitals(5, "pt-7f3a9c", math.nan, math.nan, Perfusion.GOOD, False, doubtful=True)
+    message = deserialize(
+        STORE,
+        serialize(STORE, to_patient_vitals(STORE, doubtful)),
+        "chairlink_interfaces/msg/PatientVitals",
+    )
+    back = from_patient_vitals(message)
+    assert back.doubtful
+    assert math.isnan(back.spo2_pct)
+    assert math.isnan(back.pulse_bpm)
+    # A message of the definition before `doubtful` existed, as an old bag holds it.
+    old = SimpleNamespace(**{k: v for k, v in vars(message).items() if k != "doubtful"})
+    assert not from_patient_vitals(old).doubtful
 
 
 def test_trip_and_cancel_become_assign_and_cancel() -> None:
