@@ -32,6 +32,7 @@ __all__ = [
     "WheelGeometry",
     "load_chair_config",
     "outbox_file",
+    "trip_file",
 ]
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -324,3 +325,11 @@ def outbox_file(identity: IdentityConfig, telemetry: TelemetryConfig) -> Path:
         return Path(telemetry.outbox_path)
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "chairlink" / identity.site / identity.chair_id / "outbox.db"
+
+
+def trip_file(identity: IdentityConfig, telemetry: TelemetryConfig) -> Path:
+    """The file a chair keeps its assigned trip in (edge/trips/store.py): beside its outbox
+    (``outbox_file()``), named after it: ``outbox.db`` keeps its trip in ``outbox.trip.json``,
+    so two chairs whose outboxes share a folder keep a trip file each."""
+    outbox = outbox_file(identity, telemetry)
+    return outbox.with_name(f"{outbox.stem}.trip.json")
