@@ -213,7 +213,8 @@ class TelemetryConfig(_Frozen):
 
     outbox_path: str = ""
     """The SQLite outbox file; empty: outbox.db in the chair's state folder, see
-    ``outbox_file()`` ($XDG_STATE_HOME/chairlink/SITE/CHAIR, by default under ~/.local/state)."""
+    ``outbox_file()`` ($XDG_STATE_HOME/chairlink/SITE/CHAIR, by default under ~/.local/state).
+    The assigned trip is kept beside it (``trip_file()``)."""
 
     outbox_max_mb: Annotated[float, Field(gt=0, le=4096)] = 64.0
     """Bound on the outbox's payload bytes; past it vehicle samples are thinned."""
