@@ -191,8 +191,7 @@ class TelemetryNode(Node):
                 if self._trips.command is not restored.command:
                     return  # cancelled or replaced meanwhile: that went out already
                 command: TripCommand | CancelCommand = restored.command
-            else:
-                assert restored.trip_id is not None  # the timer is made only then
+            elif restored.trip_id is not None:
                 command = CancelCommand(
                     v=1,
                     kind=CommandKind.CANCEL,
@@ -201,6 +200,8 @@ class TelemetryNode(Node):
                     issued_ns=time.time_ns(),
                     trip_id=restored.trip_id,
                 )
+            else:
+                return  # an unreadable file that named no trip: nothing to cancel
             self._publish_trip(command)
 
     def _publish_trip(self, command: TripCommand | CancelCommand) -> None:
