@@ -32,6 +32,7 @@ __all__ = [
     "WheelGeometry",
     "load_chair_config",
     "outbox_file",
+    "trip_file",
 ]
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -212,7 +213,8 @@ class TelemetryConfig(_Frozen):
 
     outbox_path: str = ""
     """The SQLite outbox file; empty: outbox.db in the chair's state folder, see
-    ``outbox_file()`` ($XDG_STATE_HOME/chairlink/SITE/CHAIR, by default under ~/.local/state)."""
+    ``outbox_file()`` ($XDG_STATE_HOME/chairlink/SITE/CHAIR, by default under ~/.local/state).
+    The assigned trip is kept beside it (``trip_file()``)."""
 
     outbox_max_mb: Annotated[float, Field(gt=0, le=4096)] = 64.0
     """Bound on the outbox's payload bytes; past it vehicle samples are thinned."""
@@ -324,3 +326,11 @@ def outbox_file(identity: IdentityConfig, telemetry: TelemetryConfig) -> Path:
         return Path(telemetry.outbox_path)
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(state) / "chairlink" / identity.site / identity.chair_id / "outbox.db"
+
+
+def trip_file(identity: IdentityConfig, telemetry: TelemetryConfig) -> Path:
+    """The file a chair keeps its assigned trip in (edge/trips/store.py): beside its outbox
+    (``outbox_file()``), named after it: ``outbox.db`` keeps its trip in ``outbox.trip.json``,
+    so two chairs whose outboxes share a folder keep a trip file each."""
+    outbox = outbox_file(identity, telemetry)
+    return outbox.with_name(f"{outbox.stem}.trip.json")

@@ -55,12 +55,14 @@ class TelemetryAgent:
         on_local_alarm: Callable[[EventMessage], None] | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         client_id: str | None = None,
+        describe_now: Callable[[], str] | None = None,
     ) -> None:
         """Open the outbox and prepare the MQTT client; ``start()`` connects.
 
         ``on_command`` carries out commands (a remote stop must reach the e-stop path);
         ``on_local_alarm`` shows alarms raised on the chair to its attendant. ``clock_ns`` is
-        wall-clock time for the edge timestamps.
+        wall-clock time for the edge timestamps. ``describe_now`` says what the chair is doing
+        now (``TripCommands.describe``), for the answer to a repeated trip or cancel.
 
         Raises:
             TelemetryError: the outbox cannot be opened, or the password or TLS files cannot
@@ -114,6 +116,7 @@ class TelemetryAgent:
             self._uplink,
             clock_ns=clock_ns,
             on_command=on_command,
+            describe_now=describe_now,
             lock=self._lock,
             stats=self._stats,
         )

@@ -10,6 +10,7 @@ ever expiring); a stop never expires. The host's handler carries the rest out.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from edge.telemetry.errors import CommandExpiredError, CommandRefusedError
 from edge.telemetry.outbox import CommandAnswer, Outbox
 from edge.telemetry.stats import AgentStats
 from edge.telemetry.uplink import TripEvent, Uplink
+from edge.trips.commands import repeat_answer
 
 __all__ = ["CommandHandler", "CommandReceiver", "check_addressee", "check_age"]
 
@@ -79,8 +81,14 @@ class CommandReceiver:
         stats: AgentStats,
         clock_ns: Callable[[], int],
         on_command: CommandHandler | None,
+        describe_now: Callable[[], str] | None = None,
     ) -> None:
-        """Answers go out through ``uplink``; ``lock`` guards ``stats``."""
+        """Answers go out through ``uplink``; ``lock`` guards ``stats``.
+
+        ``describe_now`` says what the chair is doing now (``TripCommands.describe``): the
+        answer to a repeated trip or cancel gives it after the first answer, which a restart
+        or later commands may have overtaken.
+        """
         self._chair = chair
         self.config = config
         self._outbox = outbox
@@ -89,6 +97,7 @@ class CommandReceiver:
         self._stats = stats
         self._clock_ns = clock_ns
         self._on_command = on_command
+        self._describe_now = describe_now
 
     def receive(self, payload: bytes) -> None:
         """A command's bytes, as the broker delivered them."""
@@ -108,7 +117,7 @@ class CommandReceiver:
             if seen is not None and not retry_stop:
                 with self._lock:
                     self._stats.commands_duplicate += 1
-                self._answer(command, seen, duplicate=True)
+                self._answer(command, self._repeat(command, seen), duplicate=True)
                 return
             check_age(command, self._clock_ns(), self.config.trip_max_age_s)
         except CommandRefusedError as refusal:
@@ -116,6 +125,18 @@ class CommandReceiver:
             self._answer(command, CommandAnswer(False, str(refusal), expired))
             return
         self._answer(command, CommandAnswer(*self._carry_out(command)))
+
+    def _repeat(self, command: Command, first: CommandAnswer) -> CommandAnswer:
+        """The answer to a repeated command id: the first one's acceptance stands; for a trip
+        or cancel, the words add what the chair is doing now."""
+        if self._describe_now is None or not isinstance(command, TripCommand | CancelCommand):
+            return first
+        try:
+            now = self._describe_now()
+        except Exception as err:  # the host's description must not take the agent down
+            _log.exception("describing the chair's state failed")
+            now = f"unknown ({err})"
+        return dataclasses.replace(first, reason=repeat_answer(first.reason, now))
 
     def _carry_out(self, command: Command) -> tuple[bool, str]:
         if self._on_command is None:

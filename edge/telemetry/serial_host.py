@@ -10,7 +10,9 @@ monitor's commands out as far as it can, by the rules every host follows (edge/t
 
 - stop: the MCU's e-stop (reason REMOTE), accepted only when the MCU acknowledges it;
 - trip and cancel: ``TripCommands`` decides; an assigned trip's patient token becomes the
-  oximeter reader's (no token, no vitals), a cancelled one's is cleared;
+  oximeter reader's (no token, no vitals), a cancelled one's is cleared. The trip is kept on
+  disk (``trip_file()``, beside the outbox): a restarted host takes it up before any command,
+  vitals under its patient from the first reading, and tells the monitor (edge/trips/restore.py);
 - config: only ``firmware.limits.*``, checked by ``config_change`` and applied by
   reconfiguring the MCU, which refuses while the chair moves.
 
@@ -29,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
-from chairlink.config import ChairConfig
+from chairlink.config import ChairConfig, trip_file
 from chairlink.errors import ConfigError
 from chairlink.wire.payloads import (
     CancelCommand,
@@ -51,6 +53,8 @@ from edge.trips.commands import (
     stop_not_delivered,
     stop_refused,
 )
+from edge.trips.restore import Restore
+from edge.trips.store import TripStore
 from firmware_bridge.driver import Received, SerialDriver
 from firmware_bridge.errors import LinkError
 from firmware_bridge.messages import Ack, ErrorCode, EstopReason, Odometry, Status, error_name
@@ -120,7 +124,9 @@ class SerialTelemetryHost:
         # Odometry and status from the driver's thread, fed by the poll thread; bounded, so a
         # stalled disk costs old samples, not memory.
         self._frames: deque[object] = deque(maxlen=256)
-        self.trips = TripCommands()
+        self.trips = TripCommands(
+            TripStore(trip_file(config.identity, config.telemetry), clock_ns=wall_clock_ns)
+        )
         self._stop = threading.Event()
         self._poller: threading.Thread | None = None
         self._started_ns = 0
@@ -133,6 +139,7 @@ class SerialTelemetryHost:
             on_local_alarm=self._on_local_alarm,
             clock_ns=wall_clock_ns,
             client_id=client_id,
+            describe_now=self.trips.describe,
         )
         # The stream runs on the steady clock; the wire wants Unix time. One offset, taken
         # once: a wall clock stepped by NTP later must not bend the samples' spacing.
@@ -168,6 +175,7 @@ class SerialTelemetryHost:
         """Connect to the broker and open both ports (each retried in the background)."""
         self._started_ns = self._steady()
         self._stop.clear()
+        self._restore_trip()
         self.agent.start()
         self.driver.start()
         self.reader.start()
@@ -183,6 +191,17 @@ class SerialTelemetryHost:
             telemetry.broker_host,
             telemetry.broker_port,
         )
+
+    def _restore_trip(self) -> None:
+        """Take up the trip a killed process left (before any command can arrive): its
+        patient's vitals go out from the first reading, and the monitor is told either way."""
+        restored = self.trips.restore(self._steady())
+        if restored.outcome == Restore.RESTORED:
+            self.reader.set_patient(restored.patient)
+            _log.warning("%s", restored.message)
+        elif restored.outcome == Restore.ENDED:
+            _log.error("%s", restored.message)
+        restored.announce(self.agent)
 
     def stop(self) -> HostSummary:
         """Brake the chair, close the ports, send what is pending, disconnect; say what was done.

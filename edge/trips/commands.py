@@ -17,7 +17,12 @@ serial host answer the same command the same way:
 
 ``config_change`` is the one check of a config command, and ``STOP_SET`` and the two
 ``stop_*`` functions word the answer to a remote stop. Repeated command ids never get this
-far: the agent answers them again itself.
+far: the agent answers them again itself, with ``repeat_answer`` (the first answer, and what
+the chair is doing now: ``TripCommands.describe``).
+
+With a ``TripStore`` (edge/trips/store.py) the assigned trip is on disk before the answer goes
+out, and ``restore()`` takes it up after a restart or ends it with an event that says so
+(edge/trips/restore.py).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from dataclasses import dataclass
 from chairlink.config import ChairConfig
 from chairlink.ros_params import Scalar, flatten, runtime_changes, validate_parameters
 from chairlink.wire.payloads import CancelCommand, TripCommand
+from edge.trips.errors import TripStoreError
+from edge.trips.restore import Restore, Restored, ended, restored
+from edge.trips.store import TripStore
 
 __all__ = [
     "STOP_SET",
@@ -39,6 +47,7 @@ __all__ = [
     "TripCommands",
     "TripDecision",
     "config_change",
+    "repeat_answer",
     "stop_not_delivered",
     "stop_refused",
 ]
@@ -124,12 +133,19 @@ class TripDecision:
 
 
 class TripCommands:
-    """One trip at a time, and the patient it carries. Thread-safe."""
+    """One trip at a time, and the patient it carries. Thread-safe.
 
-    def __init__(self) -> None:
-        """Start with no trip assigned."""
+    With a ``TripStore`` the trip outlives the process: an assignment is saved, and a cancel
+    cleared, before the answer goes out; ``restore()`` takes it up after a restart.
+    """
+
+    def __init__(self, store: TripStore | None = None) -> None:
+        """Start with no trip assigned; ``store`` keeps the trip on disk (None: memory only)."""
         self._lock = threading.Lock()
         self._trip: Assignment | None = None
+        self._command: TripCommand | None = None
+        self._store = store
+        self._restored = False
 
     @property
     def assignment(self) -> Assignment | None:
@@ -138,21 +154,73 @@ class TripCommands:
             return self._trip
 
     @property
+    def command(self) -> TripCommand | None:
+        """The command that assigned the trip, if any (for navigation, after a restart)."""
+        with self._lock:
+            return self._command
+
+    @property
     def patient(self) -> str:
         """The token of the patient aboard: the assigned trip's; empty when none."""
         with self._lock:
             return self._trip.patient if self._trip is not None else ""
 
+    def describe(self) -> str:
+        """What the chair is doing now, in the words of the answers: ``on trip t-1, vitals as
+        pt-...``, ``on trip t-1, no patient, no vitals`` or ``no trip assigned``."""
+        with self._lock:
+            current = self._trip
+        if current is None:
+            return "no trip assigned"
+        return f"on trip {current.trip_id}, {_vitals_as(current.patient)}"
+
+    def restore(self, now_ns: int) -> Restored:
+        """Take up the trip on disk after a restart, as assigned at ``now_ns``; call it before
+        the first command. An unreadable file ends the trip, and says so. Only the first call
+        reads the disk, and only before any trip is assigned (the file then holds that very
+        trip): otherwise, and without a store, it finds ``NOTHING``.
+        """
+        store = self._store
+        with self._lock:
+            if self._restored or self._trip is not None or store is None:
+                self._restored = True
+                return Restored(Restore.NOTHING)
+            self._restored = True
+            try:
+                stored = store.load()
+            except TripStoreError as err:
+                aside = store.set_aside()
+                return ended(str(err), err.trip_id, str(aside) if aside is not None else None)
+            if stored is None:
+                return Restored(Restore.NOTHING)
+            self._trip = Assignment.of(stored.command, now_ns)
+            self._command = stored.command
+        return restored(stored.command, (store.clock_ns() - stored.saved_ns) / 1e9)
+
     def trip(self, command: TripCommand, now_ns: int) -> TripDecision:
-        """Decide on a trip command received at ``now_ns``; assigned when accepted."""
+        """Decide on a trip command received at ``now_ns``; assigned (and saved) when accepted.
+
+        A trip the store cannot save is refused: after a restart the chair could not name
+        the patient whose vitals it carries.
+        """
         asked = Assignment.of(command, now_ns)
         with self._lock:
             current = self._trip
             if current is None:
+                try:
+                    if self._store is not None:
+                        self._store.save(command)
+                except TripStoreError as err:
+                    return TripDecision(
+                        False, f"trip {asked.trip_id} not assigned: {err}", TripAction.NONE, None
+                    )
                 self._trip = asked
-                who = f"vitals as {asked.patient}" if asked.patient else "no patient, no vitals"
+                self._command = command
                 return TripDecision(
-                    True, f"trip {asked.trip_id} assigned; {who}", TripAction.ASSIGN, asked
+                    True,
+                    f"trip {asked.trip_id} assigned; {_vitals_as(asked.patient)}",
+                    TripAction.ASSIGN,
+                    asked,
                 )
         if current.trip_id != asked.trip_id:
             return TripDecision(
@@ -175,14 +243,23 @@ class TripCommands:
         )
 
     def cancel(self, command: CancelCommand) -> TripDecision:
-        """Decide on a cancel command; the trip is cleared when accepted."""
+        """Decide on a cancel command; the trip is cleared (on disk too) when accepted.
+
+        A file the store cannot remove does not keep the trip: the patient has left it, and
+        the answer says the trip may come back after a restart.
+        """
         with self._lock:
             current = self._trip
             if current is not None and current.trip_id == command.trip_id:
                 self._trip = None
-                return TripDecision(
-                    True, f"trip {current.trip_id} cancelled", TripAction.CANCEL, current
-                )
+                self._command = None
+                reason = f"trip {current.trip_id} cancelled"
+                try:
+                    if self._store is not None:
+                        self._store.clear()
+                except TripStoreError as err:
+                    reason += f", but it may be restored after a restart: {err}"
+                return TripDecision(True, reason, TripAction.CANCEL, current)
         assigned = current.trip_id if current is not None else "none"
         return TripDecision(
             False,
@@ -190,6 +267,17 @@ class TripCommands:
             TripAction.NONE,
             None,
         )
+
+
+def repeat_answer(first: str, now: str) -> str:
+    """The reason given to a repeated trip or cancel command id: the first answer (which
+    stands: nothing is done again) and what the chair is doing now (``TripCommands.describe``),
+    which a restart or later commands may have changed."""
+    return f"first answer: {first}. Now: {now}"
+
+
+def _vitals_as(patient: str) -> str:
+    return f"vitals as {patient}" if patient else "no patient, no vitals"
 
 
 def _differences(current: Assignment, asked: Assignment) -> list[str]:

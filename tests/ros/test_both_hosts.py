@@ -74,8 +74,8 @@ def trip(trip_id: str, patient: str | None = PATIENT, command_id: str | None = N
     )
 
 
-def cancel(trip_id: str) -> Command:
-    return CancelCommand(**_head(CommandKind.CANCEL, None), trip_id=trip_id)
+def cancel(trip_id: str, command_id: str | None = None) -> Command:
+    return CancelCommand(**_head(CommandKind.CANCEL, command_id), trip_id=trip_id)
 
 
 def stop() -> Command:
@@ -115,12 +115,26 @@ CASES: dict[str, Case] = {
         ),
         PATIENT,
     ),
-    "the same command id again gets the first answer": Case(
+    "the same command id again gets the first answer and what the chair is doing now": Case(
         (
             (lambda: trip("trip-1", command_id="c-once"), True, ASSIGNED),
-            (lambda: trip("trip-1", command_id="c-once"), True, ASSIGNED),
+            (
+                lambda: trip("trip-1", command_id="c-once"),
+                True,
+                f"first answer: {ASSIGNED}. Now: on trip trip-1, vitals as {PATIENT}",
+            ),
+            (lambda: cancel("trip-1", command_id="c-end"), True, "trip trip-1 cancelled"),
+            (
+                lambda: trip("trip-1", command_id="c-once"),
+                True,
+                f"first answer: {ASSIGNED}. Now: no trip assigned",
+            ),
+            (
+                lambda: cancel("trip-1", command_id="c-end"),
+                True,
+                "first answer: trip trip-1 cancelled. Now: no trip assigned",
+            ),
         ),
-        PATIENT,
     ),
     "the same trip id for another patient is refused": Case(
         (

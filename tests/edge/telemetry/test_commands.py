@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from chairlink.config import TelemetryConfig
 from chairlink.wire.payloads import (
     SCHEMA_VERSION,
     Command,
+    EventMessage,
     StopCommand,
+    TripCommand,
     TripMessage,
     decode_uplink,
     encode,
@@ -24,7 +27,9 @@ from edge.telemetry.errors import CommandExpiredError, CommandRefusedError
 from edge.telemetry.outbox import CommandAnswer, Outbox, Pending
 from edge.telemetry.stats import AgentStats
 from edge.telemetry.uplink import Uplink
-from tests.monitor import CHAIR, IDENTITY, trip_command
+from edge.trips.commands import TripCommands
+from edge.trips.store import TripStore
+from tests.monitor import CHAIR, IDENTITY, TOKEN, trip_command
 
 NOW_NS = 1_764_380_000_000_000_000
 
@@ -63,7 +68,10 @@ class _Offline:
 
 
 def _receiver(
-    outbox: Outbox, tmp_path: Path, handler: CommandHandler = lambda _command: (True, "")
+    outbox: Outbox,
+    tmp_path: Path,
+    handler: CommandHandler = lambda _command: (True, ""),
+    describe_now: Callable[[], str] | None = None,
 ) -> CommandReceiver:
     config = TelemetryConfig(outbox_path=str(tmp_path / "outbox.db"), trip_max_age_s=60)
     lock, stats = threading.Condition(), AgentStats()
@@ -88,6 +96,7 @@ def _receiver(
         stats=stats,
         clock_ns=lambda: NOW_NS,
         on_command=handler,
+        describe_now=describe_now,
     )
 
 
@@ -147,4 +156,63 @@ def test_a_handler_refuses_by_raising_and_its_reason_is_the_answer(tmp_path: Pat
     assert [(t.event, t.detail) for t in trips] == [
         ("refused", "busy with trip t-7: cancel it first"),
         ("refused", "handler failed: disk on fire"),
+    ]
+
+
+def _chair(outbox: Outbox, tmp_path: Path) -> CommandReceiver:
+    """A chair (re)started on the outbox: its trip rules on the trip file, restored first."""
+    trips = TripCommands(TripStore(tmp_path / "outbox.trip.json"))
+    trips.restore(0)
+
+    def handle(command: Command) -> tuple[bool, str]:
+        assert isinstance(command, TripCommand)
+        return trips.trip(command, 0).answer
+
+    return _receiver(outbox, tmp_path, handle, trips.describe)
+
+
+def test_a_repeated_trip_is_answered_with_what_the_chair_is_doing_now_across_restarts(
+    tmp_path: Path,
+) -> None:
+    first = f"trip t-c-1 assigned; vitals as {TOKEN}"
+    command = encode(trip_command("c-1", NOW_NS))
+    outbox = Outbox(tmp_path / "outbox.db")
+    _chair(outbox, tmp_path).receive(command)
+    _chair(outbox, tmp_path).receive(command)  # restarted: the trip restored from disk
+    (tmp_path / "outbox.trip.json").write_bytes(b"{")  # restarted on a damaged trip file
+    _chair(outbox, tmp_path).receive(command)
+    trips = _trips(outbox)
+    outbox.close()
+    assert [(t.event, t.ack.accepted, t.ack.duplicate) for t in trips if t.ack] == [
+        ("accepted", True, False),
+        ("accepted", True, True),  # the first answer's acceptance stands: nothing done again
+        ("accepted", True, True),
+    ]
+    assert [t.detail for t in trips] == [
+        first,
+        f"first answer: {first}. Now: on trip t-c-1, vitals as {TOKEN}",
+        f"first answer: {first}. Now: no trip assigned",
+    ]
+
+
+def test_a_repeated_stop_keeps_its_first_answer(tmp_path: Path) -> None:
+    stop = StopCommand(
+        v=SCHEMA_VERSION,
+        command_id="c-stop",
+        chair=CHAIR,
+        issued_ns=NOW_NS,
+        kind=CommandKind.STOP,
+    )
+    outbox = Outbox(tmp_path / "outbox.db")
+    for _ in range(2):
+        receiver = _receiver(
+            outbox, tmp_path, lambda _c: (True, "e-stop set"), lambda: "no trip assigned"
+        )
+        receiver.receive(encode(stop))
+    events = [decode_uplink(p.payload) for p in outbox.pending(100)]
+    outbox.close()
+    acks = [e.ack for e in events if isinstance(e, EventMessage) and e.ack is not None]
+    assert [(a.reason, a.duplicate) for a in acks] == [
+        ("e-stop set", False),
+        ("e-stop set", True),
     ]

@@ -7,10 +7,13 @@ ones when they stop coming); /patient/vitals and /safety/state go to the agent a
 Downlink, validated and made idempotent by the agent, decided by the chair's rules
 (edge/trips/): a remote stop calls the firmware bridge's ``remote_estop`` service and is
 acknowledged only once the MCU has acknowledged it; trips and cancels that ``TripCommands``
-accepts go out on /trip/command for navigation; config changes that ``config_change`` accepts
-are applied to the firmware bridge atomically through its parameter service. Alarms raised on
-the chair go to /diagnostics for the attendant's display, and the agent's own health at
-``ros.diagnostics_hz``.
+accepts go out on /trip/command for navigation. The trip is kept on disk (``trip_file()``): a
+restarted node takes it up before any command, tells the monitor, and publishes it on
+/trip/command again once someone subscribes (or, for a trip that could not be restored, its
+cancel), so vitals_node sends its patient's vitals again. Config changes that
+``config_change`` accepts are applied to the firmware bridge atomically through its parameter
+service. Alarms raised on the chair go to /diagnostics for the attendant's display, and the
+agent's own health at ``ros.diagnostics_hz``.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ from rclpy.clock import Clock
 from rclpy.clock_type import ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.timer import Timer
 from std_srvs.srv import Trigger
 
-from chairlink.config import outbox_file
+from chairlink.config import outbox_file, trip_file
 from chairlink.errors import ChairlinkError, ConfigError
 from chairlink.identity import require_own_identity
 from chairlink.interfaces import typestore
@@ -47,6 +51,7 @@ from chairlink.wire.payloads import (
     StopCommand,
     TripCommand,
 )
+from chairlink.wire.topics import CommandKind
 from chairlink_ros import qos
 from chairlink_ros.chair_parameters import declare_chair_parameters
 from chairlink_ros.node_main import spin_node
@@ -70,10 +75,15 @@ from edge.trips.commands import (
     config_change,
     stop_not_delivered,
 )
+from edge.trips.restore import Restore, Restored
+from edge.trips.store import TripStore
 
 __all__ = ["TelemetryNode", "main"]
 
 BRIDGE_NODE = "firmware_bridge"
+NOT_RESTORED_COMMAND_ID = "trip-not-restored"
+"""The command id of the cancel published for navigation when a trip could not be restored."""
+_RESTORE_POLL_S = 0.1
 SERVICE_TIMEOUT_S = 2.0
 _TICKS_PER_SAMPLE = 4
 """The feed is told the time this often per sample, so a sample is late by a quarter period at
@@ -97,7 +107,10 @@ class TelemetryNode(Node):
         self._config = config
         self._hardware_id = f"{config.identity.chair_id}/telemetry"
         self._frame = config.ros.base_frame
-        self._trips = TripCommands()
+        self._trips = TripCommands(TripStore(trip_file(config.identity, config.telemetry)))
+        # Decisions and what they publish on /trip/command, in one order: a restored trip
+        # published late must not overtake the cancel that ended it.
+        self._trip_lock = threading.Lock()
         self._store = typestore()
         prepare(self._store, (TRIP_COMMAND, DIAGNOSTIC_ARRAY))
 
@@ -119,7 +132,11 @@ class TelemetryNode(Node):
             config.telemetry,
             on_command=self._on_command,
             on_local_alarm=self._on_local_alarm,
+            describe_now=self._trips.describe,
         )
+        # Before the first command can arrive: the trip a killed process left.
+        restored = self._trips.restore(time.monotonic_ns())
+        self._report_restore(restored)
         self._agent.start()
         # The vehicle stream runs on the steady clock; the wire wants Unix time: one offset,
         # taken once, as the serial host does. Vitals go to the agent directly (vitals_node
@@ -132,6 +149,13 @@ class TelemetryNode(Node):
             1.0 / (config.telemetry.vehicle_hz * _TICKS_PER_SAMPLE), self._tick, clock=steady
         )
         self.create_timer(1.0 / config.ros.diagnostics_hz, self._publish_health, clock=steady)
+        self._renavigate: Timer | None = None
+        if restored.outcome != Restore.NOTHING and restored.trip_id is not None:
+            # /trip/command is volatile: published now, before discovery has matched anyone,
+            # it would reach no one. Published once a subscriber is there.
+            self._renavigate = self.create_timer(
+                _RESTORE_POLL_S, lambda: self._tell_navigation(restored), clock=steady
+            )
         self.get_logger().info(
             f"chair {config.identity.chair_id} at {config.identity.site}: telemetry to "
             f"{config.telemetry.broker_host}:{config.telemetry.broker_port}, outbox "
@@ -147,6 +171,44 @@ class TelemetryNode(Node):
     def trips(self) -> TripCommands:
         """The chair's trip rules, and the trip they have assigned."""
         return self._trips
+
+    def _report_restore(self, restored: Restored) -> None:
+        if restored.outcome == Restore.RESTORED:
+            self.get_logger().warning(restored.message)
+        elif restored.outcome == Restore.ENDED:
+            self.get_logger().error(restored.message)
+        restored.announce(self._agent)
+
+    def _tell_navigation(self, restored: Restored) -> None:
+        """Navigation (and vitals_node) get the restored trip again, or the ended one's
+        cancel; once, when /trip/command has a subscriber."""
+        if self._trip_pub.get_subscription_count() == 0:
+            return
+        if self._renavigate is not None:
+            self._renavigate.cancel()
+        with self._trip_lock:
+            if restored.command is not None:
+                if self._trips.command is not restored.command:
+                    return  # cancelled or replaced meanwhile: that went out already
+                command: TripCommand | CancelCommand = restored.command
+            elif restored.trip_id is not None:
+                command = CancelCommand(
+                    v=1,
+                    kind=CommandKind.CANCEL,
+                    command_id=NOT_RESTORED_COMMAND_ID,
+                    chair=self._config.identity.chair_id,
+                    issued_ns=time.time_ns(),
+                    trip_id=restored.trip_id,
+                )
+            else:
+                return  # an unreadable file that named no trip: nothing to cancel
+            self._publish_trip(command)
+
+    def _publish_trip(self, command: TripCommand | CancelCommand) -> None:
+        now_ns = self.get_clock().now().nanoseconds
+        self._trip_pub.publish(
+            serialize(self._store, to_trip_command(self._store, command, now_ns, self._frame))
+        )
 
     def destroy_node(self) -> None:
         """Send what is pending, say offline, and tear the node down."""
@@ -206,17 +268,15 @@ class TelemetryNode(Node):
     def _on_command(self, command: Command) -> tuple[bool, str]:
         if isinstance(command, StopCommand):
             return self._remote_stop(command)
-        if isinstance(command, TripCommand):
-            decision = self._trips.trip(command, time.monotonic_ns())
-        elif isinstance(command, CancelCommand):
-            decision = self._trips.cancel(command)
-        else:
+        if not isinstance(command, TripCommand | CancelCommand):
             return self._configure(command)
-        if decision.action != TripAction.NONE:
-            now_ns = self.get_clock().now().nanoseconds
-            self._trip_pub.publish(
-                serialize(self._store, to_trip_command(self._store, command, now_ns, self._frame))
-            )
+        with self._trip_lock:
+            if isinstance(command, TripCommand):
+                decision = self._trips.trip(command, time.monotonic_ns())
+            else:
+                decision = self._trips.cancel(command)
+            if decision.action != TripAction.NONE:
+                self._publish_trip(command)
         return decision.answer
 
     def _remote_stop(self, command: StopCommand) -> tuple[bool, str]:
