@@ -120,9 +120,10 @@ class Connection:
         """Read the password and build the first client.
 
         ``will`` makes the retained ``offline`` state of the next connection (called before
-        each CONNECT: a new incarnation each time, ``Uplink.will``); ``on_connected`` runs
-        once the sender knows of a new connection, and ``on_command`` gets every command's
-        bytes. ``lock`` guards ``stats``; ``stop`` ends the reconnecting.
+        each CONNECT, with a new incarnation each time: ``Uplink.will``; after the password is
+        read); ``on_connected`` runs once the sender knows of a new connection, and
+        ``on_command`` gets every command's bytes. ``lock`` guards ``stats``; ``stop`` ends
+        the reconnecting.
 
         Raises:
             TelemetryError: the password or TLS files cannot be read.
