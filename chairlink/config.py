@@ -211,6 +211,12 @@ class TelemetryConfig(_Frozen):
     session_expiry_s: Annotated[int, Field(ge=60, le=604800)] = 86400
     """How long the broker keeps the chair's session (subscriptions, queued commands)."""
 
+    will_delay_s: Annotated[int, Field(ge=0, le=300)] = 5
+    """MQTT 5 Will Delay Interval: the broker holds the last will ``offline`` back this long
+    after the link dies, and drops it if the chair resumes its session meanwhile. 5 s covers
+    the agent's first two reconnects (1 s, then 2 s later); the monitor learns of a real
+    death this much later. At most ``session_expiry_s`` (a session's end sends the will)."""
+
     outbox_path: str = ""
     """The SQLite outbox file; empty: outbox.db in the chair's state folder, see
     ``outbox_file()`` ($XDG_STATE_HOME/chairlink/SITE/CHAIR, by default under ~/.local/state).
@@ -233,6 +239,17 @@ class TelemetryConfig(_Frozen):
 
     trip_max_age_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     """A trip command issued longer ago than this is refused as expired."""
+
+    @model_validator(mode="after")
+    def _check_will_delay(self) -> TelemetryConfig:
+        # The broker sends the will when the session ends, whatever the delay: a longer delay
+        # would promise a grace the broker does not give.
+        if self.will_delay_s > self.session_expiry_s:
+            raise ValueError(
+                f"will_delay_s ({self.will_delay_s}) must not exceed session_expiry_s "
+                f"({self.session_expiry_s})"
+            )
+        return self
 
 
 class OximeterConfig(_Frozen):

@@ -182,7 +182,8 @@ def _certificates(folder: Path, clients: tuple[str, ...]) -> None:
 
 class CountingRelay:
     """A TCP relay between one client and the broker that counts the bytes the client sends:
-    what the chair puts on the wire, headers and all."""
+    what the chair puts on the wire, headers and all; ``cut()`` breaks its connections as a
+    failing network does."""
 
     def __init__(self, broker_port: int) -> None:
         self._broker_port = broker_port
@@ -190,6 +191,7 @@ class CountingRelay:
         self.port = int(self._listener.getsockname()[1])
         self.upstream_bytes = 0
         self._threads: list[threading.Thread] = []
+        self._sockets: list[socket.socket] = []
         accept = threading.Thread(target=self._accept, daemon=True)
         accept.start()
 
@@ -200,6 +202,7 @@ class CountingRelay:
             except OSError:
                 return
             broker = socket.create_connection(("127.0.0.1", self._broker_port))
+            self._sockets += [client, broker]
             for source, sink, counted in ((client, broker, True), (broker, client, False)):
                 pump = threading.Thread(
                     target=self._pump, args=(source, sink, counted), daemon=True
@@ -214,6 +217,14 @@ class CountingRelay:
                     self.upstream_bytes += len(data)
                 sink.sendall(data)
         for end in (source, sink):
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Break the connections relayed so far, both ways, with no MQTT DISCONNECT: each side
+        sees its peer gone at once. New connections are still relayed."""
+        cut, self._sockets = self._sockets, []
+        for end in cut:
             with contextlib.suppress(OSError):
                 end.shutdown(socket.SHUT_RDWR)
 

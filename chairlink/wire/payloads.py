@@ -2,15 +2,16 @@
 
 Every uplink message carries the schema version, the chair id, its channel, a sequence number
 per (chair, channel) that survives restarts, and the edge timestamp. Receivers order by the
-sequence number and de-duplicate on (chair, channel, seq).
+sequence number and de-duplicate on (chair, channel, seq); the state channel is ordered by its
+incarnation instead (``chairlink.wire.presence``). Fields at their defaults (flags
+that are off, empty lists) are left out on the wire to keep a vitals message under 200 bytes;
+decoding puts them back. docs/mqtt-contract.md shows an example of each.
 
 The contract grows additively within a version: a receiver ignores fields it does not know
 (``decode_uplink`` and ``decode_command`` do), while a sender's own models refuse them, so a
 misspelt field fails where it is written rather than vanishing on the other side. A field
 whose meaning a receiver must not miss (anything that could move the chair) comes with a new
-``v`` instead. Fields at their defaults (flags
-that are off, empty lists) are left out on the wire to keep a vitals message under 200 bytes;
-decoding puts them back. docs/mqtt-contract.md shows an example of each.
+``v`` instead.
 """
 
 from __future__ import annotations
@@ -81,10 +82,15 @@ class StateMessage(_Uplink):
     """Whether the chair's agent is online, and how its backlog stands.
 
     Retained: the birth message on connect, the last will ``offline`` when the link dies.
+    Ordered by ``incarnation``, not by ``seq`` (``chairlink.wire.presence``).
     """
 
     channel: Literal[Channel.STATE]
     status: Literal["online", "offline"]
+    incarnation: Annotated[int, Field(ge=0)] = 0
+    """The connection this state is about: from 1, strictly increasing across the chair's
+    connections and restarts (kept in its outbox); its last will carries the same number.
+    0 (left out) from senders that predate it."""
     backlog: Annotated[int, Field(ge=0)] = 0
     """Messages still waiting in the outbox."""
     drained: bool = False

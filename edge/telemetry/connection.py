@@ -119,7 +119,8 @@ class Connection:
     ) -> None:
         """Read the password and build the first client.
 
-        ``will`` makes the retained ``offline`` state (called once, after the password is
+        ``will`` makes the retained ``offline`` state of the next connection (called before
+        each CONNECT, with a new incarnation each time: ``Uplink.will``; after the password is
         read); ``on_connected`` runs once the sender knows of a new connection, and
         ``on_command`` gets every command's bytes. ``lock`` guards ``stats``; ``stop`` ends
         the reconnecting.
@@ -137,9 +138,7 @@ class Connection:
         self._stats = stats
         self._stop = stop
         self._password = self._read_password()
-        # One will for the process: its sequence number is reserved once, so a chair that
-        # reconnects many times leaves one unsent number on the state channel, not one each.
-        self._will = will()
+        self._will = will
         self._window = _PAHO_WINDOW
         self._link_down = threading.Event()
         self._thread: threading.Thread | None = None
@@ -197,8 +196,6 @@ class Connection:
                 )
             except (OSError, ssl.SSLError) as err:
                 raise TelemetryError(f"cannot set up TLS: {err}") from err
-        will_topic = channel_topic(self._site, self._chair, Channel.STATE)
-        client.will_set(will_topic, self._will, qos=1, retain=True)
         # An exception out of a callback would end paho's network thread: the link would look
         # up and carry nothing, remote stops included.
         client.on_connect = self._guarded(self._on_connect, reconnect=True)
@@ -206,6 +203,23 @@ class Connection:
         client.on_publish = self._guarded(self._on_publish, reconnect=True)
         client.on_message = self._guarded(self._on_message, reconnect=False)
         return client
+
+    def _set_will(self, client: mqtt.Client) -> None:
+        """Give the connection about to be made a will of its own, delayed.
+
+        A fresh will per connection (a new incarnation, a fresh stamp): a will that fires is
+        about the connection that died, never a copy of one that fired before. The broker
+        holds it back ``will_delay_s`` (MQTT 5 Will Delay Interval) and drops it if the
+        session is resumed meanwhile, so a chair back within the delay leaves no stale
+        ``offline`` behind its new ``online``; a clean DISCONNECT drops it too.
+
+        Raises:
+            TelemetryError: the outbox could not give out the will's numbers.
+        """
+        properties = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
+        properties.WillDelayInterval = self.config.will_delay_s
+        topic = channel_topic(self._site, self._chair, Channel.STATE)
+        client.will_set(topic, self._will(), qos=1, retain=True, properties=properties)
 
     def _guarded(self, callback: Callable[..., None], *, reconnect: bool) -> Callable[..., None]:
         """``callback``, with any exception logged and kept in ``last_error``; where the
@@ -244,6 +258,7 @@ class Connection:
             properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = c.session_expiry_s
             try:
+                self._set_will(client)
                 client.connect(
                     c.broker_host,
                     c.broker_port,
@@ -251,6 +266,9 @@ class Connection:
                     clean_start=False,
                     properties=properties,
                 )
+            except TelemetryError as err:
+                with self._lock:
+                    self._stats.last_error = str(err)
             except (OSError, ValueError) as err:
                 with self._lock:
                     self._stats.last_error = f"cannot reach {c.broker_host}:{c.broker_port}: {err}"

@@ -51,6 +51,11 @@ CREATE TABLE IF NOT EXISTS message (
 );
 -- UNIQUE (channel, seq) is the index thinning reads by; a second one only slowed inserts.
 DROP INDEX IF EXISTS message_by_channel;
+-- The last incarnation given out: one per connection, never repeated (a single row).
+CREATE TABLE IF NOT EXISTS incarnation (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    last INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS command (
     command_id TEXT PRIMARY KEY,
     accepted INTEGER NOT NULL,
@@ -260,15 +265,28 @@ class Outbox:
             [(c.value, self._next_seq[c]) for c in channels],
         )
 
-    def reserve_seq(self, channel: Channel) -> int:
-        """Give out the next sequence number of ``channel`` for a message kept elsewhere (the
-        last will, which the broker holds)."""
+    def new_incarnation(self, will_channel: Channel) -> tuple[int, int]:
+        """Give out the next incarnation (from 1, one per connection) and the next sequence
+        number of ``will_channel`` for that connection's last will, which the broker holds
+        rather than the outbox; both durably, in one transaction, so neither ever repeats.
+
+        Returns:
+            The incarnation and the will's sequence number.
+        """
         with self._lock:
-            seq = self._next_seq.get(channel, 0)
-            self._next_seq[channel] = seq + 1
-            with self._transaction("FULL"):
-                self._persist_next_seq([channel])
-        return seq
+            seq = self._next_seq.get(will_channel, 0)
+            self._next_seq[will_channel] = seq + 1
+            try:
+                with self._transaction("FULL") as db:
+                    (incarnation,) = db.execute(
+                        "INSERT INTO incarnation (id, last) VALUES (0, 1) "
+                        "ON CONFLICT (id) DO UPDATE SET last = last + 1 RETURNING last"
+                    ).fetchone()
+                    self._persist_next_seq([will_channel])
+            except BaseException:
+                self._next_seq[will_channel] = seq  # nothing was given out
+                raise
+        return int(incarnation), seq
 
     def last_row_id(self) -> int:
         """The id of the newest message put (staged or stored), 0 before the first."""

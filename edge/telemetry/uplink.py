@@ -10,6 +10,7 @@ vitals alarms are raised on the chair at once (``on_local_alarm``) and sent when
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
@@ -32,6 +33,7 @@ from chairlink.wire.payloads import (
     encode,
 )
 from chairlink.wire.topics import Channel, channel_topic
+from edge.telemetry.errors import TelemetryError
 from edge.telemetry.outbox import Outbox, Pending
 from edge.telemetry.stats import AgentStats
 from edge.telemetry.vitals_alarms import VitalsAlarms
@@ -101,12 +103,32 @@ class Uplink:
         self._batch_started_ns = 0
         self._last_safety: tuple[str, str] | None = None
         self._last_safety_ns = 0
+        # The incarnation of the latest connection (its will's), which states carry.
+        self._incarnation = 0
 
     def will(self) -> bytes:
-        """The retained last will ``offline``, with a sequence number reserved for it."""
-        seq = self._outbox.reserve_seq(Channel.STATE)
+        """The last will ``offline`` of the connection about to be made: a new incarnation,
+        which the states put from now on carry too, and a sequence number for the will.
+
+        Called once per connection, before its CONNECT: each connection's will is its own, so
+        a will that fires is never a repeat of an earlier one, and it orders after the
+        ``online`` of its own connection (``chairlink.wire.presence``).
+
+        Raises:
+            TelemetryError: the outbox could not give out the numbers (nothing was given out).
+        """
+        try:
+            incarnation, seq = self._outbox.new_incarnation(Channel.STATE)
+        except sqlite3.Error as err:
+            raise TelemetryError(f"cannot give out an incarnation for the will: {err}") from err
+        with self._state_lock:
+            self._incarnation = incarnation
         return encode(
-            StateMessage(**self._head(Channel.STATE, seq, self._clock_ns()), status="offline")
+            StateMessage(
+                **self._head(Channel.STATE, seq, self._clock_ns()),
+                status="offline",
+                incarnation=incarnation,
+            )
         )
 
     def vehicle(self, sample: VehicleSample) -> None:
@@ -258,8 +280,9 @@ class Uplink:
             self._on_local_alarm(built[0])
 
     def put_state(self, status: Literal["online", "offline"], drained: bool = False) -> None:
-        """The chair's state, with its backlog and last sequence numbers; no ``online`` once
-        ``stop_online()`` was called."""
+        """The chair's state, with its backlog and last sequence numbers (of the channels
+        counted for gaps: not the state's own) and the incarnation of the latest connection;
+        no ``online`` once ``stop_online()`` was called."""
         # One state at a time, and none `online` once stop() has put `offline`: the retained
         # state must end as the stop left it.
         with self._state_lock:
@@ -273,6 +296,7 @@ class Uplink:
                 lambda seq: StateMessage(
                     **self._head(Channel.STATE, seq, now),
                     status=status,
+                    incarnation=self._incarnation,
                     backlog=backlog,
                     drained=drained,
                     last_seq=last,

@@ -55,6 +55,13 @@ def test_refresh_too_slow_for_the_drive_timeout_is_refused(tmp_path: Path) -> No
         load_chair_config(path)
 
 
+def test_a_will_delay_longer_than_the_session_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "chair.yaml"
+    path.write_text("telemetry:\n  session_expiry_s: 60\n  will_delay_s: 61\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"will_delay_s \(61\) must not exceed session_expiry_s"):
+        load_chair_config(path)
+
+
 def test_missing_file_and_bad_yaml_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_chair_config(tmp_path / "absent.yaml")

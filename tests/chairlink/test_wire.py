@@ -93,6 +93,13 @@ def test_a_vitals_message_round_trips_in_under_200_bytes() -> None:
     assert decode_uplink(data) == message
 
 
+def test_a_state_without_an_incarnation_is_of_a_sender_that_predates_it() -> None:
+    old = b'{"v":1,"chair":"chair-07","seq":3,"stamp_ns":1,"channel":"state","status":"online"}'
+    state = decode_uplink(old)
+    assert isinstance(state, StateMessage)
+    assert state.incarnation == 0
+
+
 def test_every_channel_round_trips() -> None:
     messages = [
         StateMessage(
@@ -102,6 +109,7 @@ def test_every_channel_round_trips() -> None:
             seq=3,
             stamp_ns=STAMP,
             status="online",
+            incarnation=7,
             backlog=12,
             last_seq={Channel.PATIENT: 9},
         ),

@@ -95,3 +95,16 @@ def test_what_was_put_survives_the_process_being_killed(tmp_path: Path) -> None:
     pending = box.pending(1000)
     assert len(pending) == 400
     assert box.put(Channel.VEHICLE, _build(Channel.VEHICLE), 0).seq == 200
+
+
+def test_incarnations_and_will_numbers_never_repeat_across_reopening(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db")
+    assert box.new_incarnation(Channel.STATE) == (1, 0)
+    assert box.put(Channel.STATE, _build(Channel.STATE), 0).seq == 1
+    assert box.new_incarnation(Channel.STATE) == (2, 2)
+    box.close()
+    box = Outbox(tmp_path / "outbox.db")
+    # A will's number is not in the outbox (the broker holds the will): it is kept all the same.
+    assert box.new_incarnation(Channel.STATE) == (3, 3)
+    assert box.put(Channel.STATE, _build(Channel.STATE), 0).seq == 4
+    box.close()
