@@ -285,7 +285,9 @@ def test_an_unreadable_stop_stops_the_chair_and_its_id_stays_free(tmp_path: Path
         ("c-2", "stop"),
         ("c-1", "stop"),
     ]
-    assert handler.done[0].reason == "unreadable stop: command: stop.issued_ns: Field required"
+    first = handler.done[0]
+    assert isinstance(first, StopCommand)
+    assert first.reason == "unreadable stop: command: stop.issued_ns: Field required"
     assert [
         (where, ack.command_id, ack.kind, ack.accepted, ack.duplicate)
         for where, ack, _ in answers
