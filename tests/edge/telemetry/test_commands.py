@@ -253,18 +253,24 @@ def test_an_unreadable_command_is_answered_with_its_id_and_kind_as_far_as_they_c
     receiver.receive(b'{"v":1,"command_id":"c-2","kind":"go"}', TRIP, TRIP_EXPIRY_S)
     # Nothing readable.
     receiver.receive(b"\x00garbage", TRIP, TRIP_EXPIRY_S)
+    # No kind in the payload nor in the topic: an event without an answer.
+    launch = f"{TRIP.removesuffix('trip')}launch"
+    receiver.receive(b'{"command_id":"c-3"}', launch, None)
     answers = _answers(outbox)
     outbox.close()
     assert handler.done == []
     assert [
-        (where, ack.command_id, ack.kind, ack.accepted) for where, ack, _ in answers if ack
+        (where, ack.command_id, ack.kind, ack.accepted) if ack else where
+        for where, ack, _ in answers
     ] == [
         ("trip t-9 refused", "c-1", "cancel", False),
         ("event command_rejected", "c-2", "trip", False),
         ("event command_rejected", "unreadable", "trip", False),
+        "event command_rejected",
     ]
     assert answers[0][2].startswith("command: cancel.chair: Field required")
     assert "not JSON" in answers[2][2]
+    assert answers[3][2].startswith(f"on {launch}: command: ")
 
 
 def test_an_unreadable_stop_stops_the_chair_and_its_id_stays_free(tmp_path: Path) -> None:
