@@ -16,6 +16,8 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from chairlink.config import IdentityConfig, TelemetryConfig
@@ -39,8 +41,10 @@ __all__ = [
     "PROBE_TOPIC",
     "SITE",
     "TOKEN",
+    "TRIP_EXPIRY_S",
     "USERS",
     "Monitor",
+    "expiry",
     "telemetry_config",
     "trip_command",
 ]
@@ -49,8 +53,10 @@ SITE, CHAIR, TOKEN = "site-1", "chair-07", "pt-7f3a9c2b"
 USERS = {CHAIR: "chair-secret", "monitor": "monitor-secret"}
 IDENTITY = IdentityConfig(chair_id=CHAIR, site=SITE)
 PROBE_TOPIC = f"{PREFIX}/{SITE}/monitor-probe/cmd/probe"
-_INSTANCES = itertools.count(1)
 """Where the monitor may write (a command topic) and that no chair reads: its probes go here."""
+TRIP_EXPIRY_S = 60
+"""The MQTT 5 message expiry the monitor gives a trip (the contract asks for one)."""
+_INSTANCES = itertools.count(1)
 
 
 class Monitor:
@@ -163,24 +169,39 @@ class Monitor:
             seen.update(range(m.seq, last + 1))
         return sorted(seen)
 
-    def command(self, command: Command, expiry_s: int | None = None) -> None:
-        """Send a command to chair-07, once it listens (``wait_chair_listening``): sent
-        earlier, it would be lost, and its answer waited for in vain."""
-        self.wait_chair_listening()
-        properties = None
-        if expiry_s is not None:
-            from paho.mqtt.packettypes import PacketTypes  # noqa: PLC0415
-            from paho.mqtt.properties import Properties  # noqa: PLC0415
+    def command(
+        self, command: Command, expiry_s: int | None = None, *, on: CommandKind | None = None
+    ) -> None:
+        """Send a command to chair-07 on the topic of its kind (or of ``on``), once it listens
+        (``wait_chair_listening``): sent earlier, it would be lost, and its answer waited for
+        in vain. A trip gets a message expiry of ``TRIP_EXPIRY_S`` unless ``expiry_s`` says
+        otherwise; ``publish_raw`` sends one without."""
+        if expiry_s is None and command.kind == CommandKind.TRIP:
+            expiry_s = TRIP_EXPIRY_S
+        self.publish_raw(on or command.kind, encode(command), expiry_s)
 
-            properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
-            properties.MessageExpiryInterval = expiry_s
+    def publish_raw(
+        self, kind: CommandKind | str, payload: bytes, expiry_s: int | None = None
+    ) -> None:
+        """Publish ``payload`` as it is on chair-07's ``cmd/<kind>`` topic, with an MQTT 5
+        message expiry of ``expiry_s`` (none when None), once the chair listens."""
+        self.wait_chair_listening()
         self.client.publish(
-            command_topic(SITE, CHAIR, command.kind), encode(command), qos=1, properties=properties
+            command_topic(SITE, CHAIR, kind), payload, qos=1, properties=expiry(expiry_s)
         ).wait_for_publish(5)
 
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def expiry(expiry_s: int | None) -> Properties | None:
+    """PUBLISH properties with an MQTT 5 message expiry of ``expiry_s``; None for none."""
+    if expiry_s is None:
+        return None
+    properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    properties.MessageExpiryInterval = expiry_s
+    return properties
 
 
 def telemetry_config(broker: Mosquitto, tmp_path: Path, **changes: object) -> TelemetryConfig:

@@ -17,6 +17,8 @@ whose meaning a receiver must not miss (anything that could move the chair) come
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -29,6 +31,7 @@ __all__ = [
     "CancelCommand",
     "Command",
     "CommandAck",
+    "CommandHead",
     "ConfigCommand",
     "EventMessage",
     "PatientMessage",
@@ -46,6 +49,7 @@ __all__ = [
     "decode_uplink",
     "describe",
     "encode",
+    "read_command_head",
 ]
 
 SCHEMA_VERSION = 1
@@ -53,7 +57,8 @@ SCHEMA_VERSION = 1
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 PatientToken = Annotated[str, Field(pattern=r"^pt-[a-z0-9]{4,40}$")]
 """A pseudonymous patient token: never a name or a record number."""
-CommandId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+_COMMAND_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
+CommandId = Annotated[str, Field(pattern=_COMMAND_ID)]
 
 
 class PayloadError(ChairlinkError):
@@ -294,3 +299,41 @@ def decode_command(data: bytes) -> Command:
         PayloadError: not JSON, or a field is missing or wrong (named in the message).
     """
     return _decode(_COMMAND, data, "command")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandHead:
+    """What a lenient read makes out of a command that does not decode: enough to answer it
+    so that the monitor can match the answer to what it sent. None where it cannot be read."""
+
+    command_id: str | None
+    """The payload's ``command_id``, if it is a string of the contract's id alphabet."""
+    kind: CommandKind | None
+    """The payload's ``kind``, if it is one of the contract's command kinds."""
+    trip_id: str | None
+    """The payload's ``trip_id`` (trips and cancels), read as ``command_id`` is."""
+
+
+def read_command_head(data: bytes) -> CommandHead:
+    """The id, kind and trip id of a command payload, each as far as it can be read; never
+    raises. For answering a payload that ``decode_command`` refused: the chair and the monitor
+    read a broken command the same way."""
+    try:
+        raw = json.loads(data)
+    except (UnicodeDecodeError, RecursionError, ValueError):
+        # Not JSON (JSONDecodeError is a ValueError), nested past the parser's stack, or an
+        # integer of thousands of digits.
+        return CommandHead(None, None, None)
+    if not isinstance(raw, dict):
+        return CommandHead(None, None, None)
+
+    def an_id(name: str) -> str | None:
+        value = raw.get(name)
+        # fullmatch: ``$`` alone would let a trailing newline through, which pydantic does not.
+        return value if isinstance(value, str) and re.fullmatch(_COMMAND_ID, value) else None
+
+    kind = raw.get("kind")
+    known = {k.value: k for k in CommandKind}
+    return CommandHead(
+        an_id("command_id"), known.get(kind) if isinstance(kind, str) else None, an_id("trip_id")
+    )

@@ -112,7 +112,7 @@ class Connection:
         will: Callable[[], bytes],
         events: LinkEvents,
         on_connected: Callable[[], None],
-        on_command: Callable[[bytes], None],
+        on_command: Callable[[bytes, str, int | None], None],
         lock: threading.Condition,
         stats: AgentStats,
         stop: threading.Event,
@@ -122,8 +122,8 @@ class Connection:
         ``will`` makes the retained ``offline`` state of the next connection (called before
         each CONNECT, with a new incarnation each time: ``Uplink.will``; after the password is
         read); ``on_connected`` runs once the sender knows of a new connection, and
-        ``on_command`` gets every command's bytes. ``lock`` guards ``stats``; ``stop`` ends
-        the reconnecting.
+        ``on_command`` gets every command's bytes, topic and expiry left (``_on_message``).
+        ``lock`` guards ``stats``; ``stop`` ends the reconnecting.
 
         Raises:
             TelemetryError: the password or TLS files cannot be read.
@@ -346,4 +346,7 @@ class Connection:
         self._events.puback(mid, reason)
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._on_command(bytes(msg.payload))
+        # The topic says which kind of command the monitor meant; the expiry, whether the
+        # message carried one (the broker leaves it out once less than a second is left).
+        expiry_s = getattr(msg.properties, "MessageExpiryInterval", None)
+        self._on_command(bytes(msg.payload), msg.topic, expiry_s)

@@ -24,6 +24,8 @@ class AgentStats:
     draining: bool = False
     commands: int = 0
     commands_rejected: int = 0
+    commands_unreadable: int = 0
+    """Command payloads that could not be read (those on cmd/stop were carried out as stops)."""
     commands_duplicate: int = 0
     local_alarms: int = 0
     outbox_messages: int = 0

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from chairlink.wire.payloads import (
     CommandAck,
+    CommandHead,
     EventMessage,
     PatientMessage,
     PayloadError,
@@ -20,6 +21,7 @@ from chairlink.wire.payloads import (
     decode_command,
     decode_uplink,
     encode,
+    read_command_head,
 )
 from chairlink.wire.topics import (
     Channel,
@@ -246,3 +248,35 @@ def test_random_bytes_are_refused_with_a_payload_error_or_decoded(data: bytes) -
         except PayloadError:
             continue
         assert isinstance(result, BaseModel)
+
+
+@pytest.mark.parametrize(
+    ("data", "head"),
+    [
+        # The id, kind and trip id of a command that breaks the schema elsewhere.
+        (
+            b'{"v":1,"command_id":"c-7","kind":"cancel","trip_id":"t-2","issued_ns":"soon"}',
+            CommandHead("c-7", CommandKind.CANCEL, "t-2"),
+        ),
+        # Each read on its own: an id outside the alphabet, an unknown kind.
+        (b'{"command_id":"c 7","kind":"stop"}', CommandHead(None, CommandKind.STOP, None)),
+        (b'{"command_id":"c-7\\n","kind":"launch"}', CommandHead(None, None, None)),
+        (b'{"command_id":"c-7","kind":["trip"]}', CommandHead("c-7", None, None)),
+        (b'{"command_id":"' + b"c" * 65 + b'"}', CommandHead(None, None, None)),
+        # Nothing to read.
+        (b"\x00garbage", CommandHead(None, None, None)),
+        (b'["c-7","trip"]', CommandHead(None, None, None)),
+        (b"[" * 100_000, CommandHead(None, None, None)),
+        (b"1" * 5_000, CommandHead(None, None, None)),
+    ],
+)
+def test_a_command_that_does_not_decode_is_read_as_far_as_it_can_be(
+    data: bytes, head: CommandHead
+) -> None:
+    assert read_command_head(data) == head
+
+
+@given(st.binary(max_size=300))
+def test_reading_a_command_head_never_raises(data: bytes) -> None:
+    head = read_command_head(data)
+    assert head.kind is None or isinstance(head.kind, CommandKind)

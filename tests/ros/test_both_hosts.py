@@ -32,8 +32,9 @@ from chairlink.wire.payloads import (
     TripMessage,
     VehicleMessage,
     VehicleSample,
+    encode,
 )
-from chairlink.wire.topics import Channel, CommandKind
+from chairlink.wire.topics import Channel, CommandKind, command_topic
 from edge.telemetry.oximeter.simulator import OximeterSimulator
 from edge.telemetry.serial_host import SerialTelemetryHost
 from edge.trips.commands import TripCommands
@@ -78,8 +79,8 @@ def cancel(trip_id: str, command_id: str | None = None) -> Command:
     return CancelCommand(**_head(CommandKind.CANCEL, command_id), trip_id=trip_id)
 
 
-def stop() -> Command:
-    return StopCommand(**_head(CommandKind.STOP, None), reason="nurse pressed stop")
+def stop(command_id: str | None = None) -> Command:
+    return StopCommand(**_head(CommandKind.STOP, command_id), reason="nurse pressed stop")
 
 
 def config(**changes: object) -> Command:
@@ -88,11 +89,33 @@ def config(**changes: object) -> Command:
 
 
 @dataclass(frozen=True)
-class Case:
-    """Commands sent in turn to a fresh chair, the answer each gets, and the patient after."""
+class Raw:
+    """Bytes the monitor got wrong, sent as they are on ``on``'s topic, and the id and kind
+    their answer carries."""
 
-    steps: tuple[tuple[Callable[[], Command], bool, str], ...]
+    on: CommandKind
+    payload: bytes
+    command_id: str
+    kind: CommandKind
+
+
+def misplaced(command: Command, on: CommandKind) -> Raw:
+    """``command`` sent on the topic of another kind."""
+    return Raw(on, encode(command), command.command_id, command.kind)
+
+
+@dataclass(frozen=True)
+class Case:
+    """Commands sent in turn to a fresh chair, the answer each gets, and the patient and the
+    e-stop after."""
+
+    steps: tuple[tuple[Callable[[], Command | Raw], bool, str], ...]
     patient: str = ""
+    estop: bool = False
+
+
+def _on(kind: CommandKind) -> str:
+    return command_topic(SITE, CHAIR, kind)
 
 
 ASSIGNED = f"trip trip-1 assigned; vitals as {PATIENT}"
@@ -169,7 +192,59 @@ CASES: dict[str, Case] = {
         ((lambda: cancel("trip-9"), False, "trip trip-9 is not assigned here (assigned: none)"),)
     ),
     "a remote stop is accepted once the MCU has set its e-stop": Case(
-        ((stop, True, "e-stop set"),)
+        ((stop, True, "e-stop set"),), estop=True
+    ),
+    "a trip on the stop topic acts on nothing; on its own topic it is carried out": Case(
+        (
+            (
+                lambda: misplaced(trip("trip-1", command_id="c-moved"), CommandKind.STOP),
+                False,
+                f"a trip command on {_on(CommandKind.STOP)}: not carried out",
+            ),
+            (lambda: trip("trip-1", command_id="c-moved"), True, ASSIGNED),
+        ),
+        PATIENT,
+    ),
+    "a stop on the trip topic acts on nothing": Case(
+        (
+            (
+                lambda: misplaced(stop(), CommandKind.TRIP),
+                False,
+                f"a stop command on {_on(CommandKind.TRIP)}: not carried out",
+            ),
+        )
+    ),
+    "a cancel that cannot be read is answered with its id and kind": Case(
+        (
+            (
+                lambda: Raw(
+                    CommandKind.CANCEL,
+                    b'{"v":1,"command_id":"c-torn","kind":"cancel","chair":"chair-07",'
+                    b'"trip_id":"trip-1"}',
+                    "c-torn",
+                    CommandKind.CANCEL,
+                ),
+                False,
+                "command: cancel.issued_ns: Field required",
+            ),
+        )
+    ),
+    "a stop that cannot be read stops the chair, and its id stays free": Case(
+        (
+            (
+                lambda: Raw(
+                    CommandKind.STOP,
+                    b'{"v":1,"command_id":"c-torn","kind":"stop","chair":"chair-07"}',
+                    "c-torn",
+                    CommandKind.STOP,
+                ),
+                True,
+                "could not be read; carried out as a stop: e-stop set "
+                "(command: stop.issued_ns: Field required)",
+            ),
+            (lambda: stop("c-torn"), True, "e-stop set"),
+        ),
+        estop=True,
     ),
     "a limit change is applied once, then is no change": Case(
         (
@@ -282,16 +357,23 @@ def answers(monitor: Monitor, command_id: str, count: int) -> list[CommandAck]:
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_both_hosts_answer_the_table_alike(chair: Chair, monitor: Monitor, case: Case) -> None:
     sent: dict[str, int] = {}
+    carried: set[str] = set()  # ids sent readable on their own topic: only those remembered
     for build, accepted, reason in case.steps:
-        command = build()
-        sent[command.command_id] = sent.get(command.command_id, 0) + 1
-        monitor.command(command)
-        ack = answers(monitor, command.command_id, sent[command.command_id])[-1]
-        assert (ack.accepted, ack.reason) == (accepted, reason), command
-        assert ack.duplicate == (sent[command.command_id] > 1)
+        sending = build()
+        if isinstance(sending, Raw):
+            monitor.publish_raw(sending.on, sending.payload)
+            command_id, kind, repeat = sending.command_id, sending.kind, False
+        else:
+            monitor.command(sending)
+            command_id, kind = sending.command_id, sending.kind
+            repeat = command_id in carried
+            carried.add(command_id)
+        sent[command_id] = sent.get(command_id, 0) + 1
+        ack = answers(monitor, command_id, sent[command_id])[-1]
+        assert (ack.accepted, ack.reason) == (accepted, reason), sending
+        assert (ack.kind, ack.duplicate) == (kind, repeat), sending
     assert chair.trips.patient == case.patient
-    if any(build is stop for build, _, _ in case.steps):
-        assert chair.mcu.snapshot().flags & StatusFlag.ESTOP
+    assert bool(chair.mcu.snapshot().flags & StatusFlag.ESTOP) == case.estop
 
 
 def test_both_hosts_sample_the_vehicle_and_say_when_the_mcu_goes_quiet(
