@@ -207,7 +207,7 @@ def measure() -> list[Figure]:
     """All telemetry figures from one broker."""
     with tempfile.TemporaryDirectory(prefix="chairlink-bench-mqtt-") as tmp:
         folder = Path(tmp)
-        broker = Mosquitto(folder / "broker", USERS)
+        broker = Mosquitto(folder / "broker", USERS, site=SITE)
         broker.start()
         try:
             # The machine's load drifts by 10 % between runs: alternate the two, five times,
