@@ -59,7 +59,8 @@ def test_logins_credentials_and_an_acl_that_ties_each_chair_to_its_site(tmp_path
     chair_01 = acl.split("user chair-01\n")[1].split("\n\n")[0]
     assert "topic write chairlink/v1/north/chair-01/patient" in chair_01
     assert "topic read chairlink/v1/north/chair-01/cmd/#" in chair_01
-    assert "south" not in chair_01 and "+" not in chair_01
+    assert "south" not in chair_01
+    assert "+" not in chair_01
 
 
 @pytest.mark.parametrize(
@@ -82,7 +83,8 @@ def test_a_login_that_cannot_be_provisioned_is_refused_in_one_line(
     flags = [arg for m in monitors for arg in ("--monitor", m)]
     assert _users(tmp_path, *paths, *flags) == 1
     err = capsys.readouterr().err
-    assert err.startswith("chairlink: error:") and said in err
+    assert err.startswith("chairlink: error:")
+    assert said in err
     assert not (tmp_path / "passwd").exists()
 
 
@@ -91,4 +93,5 @@ def test_an_invalid_chair_yaml_is_named(tmp_path: Path, capsys: pytest.CaptureFi
     bad.write_text("identity:\n  chair_id: Chair 1\n", encoding="utf-8")
     assert _users(tmp_path, bad) == 1
     err = capsys.readouterr().err
-    assert str(bad) in err and "identity.chair_id" in err
+    assert str(bad) in err
+    assert "identity.chair_id" in err

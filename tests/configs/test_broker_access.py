@@ -66,9 +66,10 @@ def test_the_monitors_processes_coexist_each_on_its_own_login(broker: Mosquitto)
         assert len({m.login for m in monitors}) == 3
         assert chair.connected.wait(WAIT_S)
         assert not chair.publish(f"{PREFIX}/{SITE}/{CHAIR}/patient", b"reading").is_failure
-        for monitor in monitors:
-            assert wait_until(lambda m=monitor: any(r.payload == b"reading" for r in m.raw), WAIT_S)
-            assert monitor.client.is_connected()
+        assert wait_until(
+            lambda: all(any(r.payload == b"reading" for r in m.raw) for m in monitors), WAIT_S
+        )
+        assert all(m.client.is_connected() for m in monitors)
     finally:
         chair.close()
         for monitor in monitors:
