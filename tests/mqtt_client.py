@@ -29,18 +29,26 @@ class Client:
         client_id: str | None = None,
         session_expiry_s: int = 0,
         clean_start: bool = True,
+        tls: bool = False,
     ) -> None:
         """Log in as ``user`` (its password from ``broker.users`` unless given) with
         ``client_id`` (default ``test-<user>``); a ``session_expiry_s`` above 0 and
-        ``clean_start`` off make a persistent session, as a chair's."""
+        ``clean_start`` off make a persistent session, as a chair's. With ``tls``, on the TLS
+        listener with ``user``'s certificate instead (one of the broker's ``tls_clients``)."""
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or f"test-{user}",
             protocol=mqtt.MQTTv5,
         )
-        if user is not None:
+        if tls:
+            self.client.tls_set(
+                ca_certs=str(broker.folder / "ca.crt"),
+                certfile=str(broker.folder / f"{user}.crt"),
+                keyfile=str(broker.folder / f"{user}.key"),
+            )
+        elif user is not None:
             self.client.username_pw_set(user, password or broker.users[user])
-        self._broker = broker
+        self._port = broker.tls_port if tls else broker.port
         self._clean_start = clean_start
         self._properties: Properties | None = None
         if session_expiry_s:
@@ -67,7 +75,7 @@ class Client:
         self.client.loop_stop()  # paho's network thread ends at a disconnect asked for
         self.client.connect(
             "127.0.0.1",
-            self._broker.port,
+            self._port,
             clean_start=self._clean_start,
             properties=self._properties,
         )

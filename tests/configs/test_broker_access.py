@@ -58,6 +58,30 @@ def test_a_chairs_login_cannot_take_over_another_chairs_session(tmp_path: Path) 
         broker.stop()
 
 
+def test_over_tls_the_certificate_names_the_login_and_the_session(tmp_path: Path) -> None:
+    """On the chairs' TLS listener too: chair-01's certificate with chair-02's client id does
+    not throw chair-02 off."""
+    broker = Mosquitto(tmp_path / "broker", SECRETS, tls_clients=("chair-01", "chair-02"))
+    broker.start()
+    victim = Client(broker, "chair-02", client_id="chairlink-chair-02", tls=True)
+    monitor = Client(broker, "monitor")
+    attacker: Client | None = None
+    try:
+        assert victim.connected.wait(WAIT_S)
+        assert victim.connack is not None
+        assert not victim.connack.is_failure
+        victim.subscribe(f"{PREFIX}/{SITE}/chair-02/cmd/#")
+        attacker = Client(broker, "chair-01", client_id="chairlink-chair-02", tls=True)
+        assert attacker.connected.wait(WAIT_S)
+        assert not monitor.publish(STOP, b"stop").is_failure
+        assert victim.received(b"stop")
+        assert victim.disconnects == 0
+    finally:
+        for client in (victim, monitor, *([attacker] if attacker else [])):
+            client.close()
+        broker.stop()
+
+
 def test_the_monitors_processes_coexist_each_on_its_own_login(broker: Mosquitto) -> None:
     """Two ingest workers and an alarm engine: all stay connected and all receive."""
     monitors = [Monitor(broker) for _ in range(3)]
