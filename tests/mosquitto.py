@@ -1,8 +1,9 @@
-"""A real Mosquitto for the tests: the repo's config on a free port, users generated per run.
+"""A real Mosquitto for the tests: the repo's config on free ports, users generated per run.
 
 The broker runs as a child process with its own folder (config, ACL, password file,
-persistence), so tests can stop it, restart it on the same port with its persistent sessions,
-and never touch the machine's own broker.
+certificates, persistence), so tests can stop it, kill it, restart it on the same ports with
+its persistent sessions, and never touch the machine's own broker. Its ACL comes from
+``chairlink.broker``, as `chairlink broker users` writes a hospital's.
 """
 
 from __future__ import annotations
