@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import firmware, models, ros, sim, telemetry
+from bench import broker, firmware, models, ros, sim, telemetry
 from bench.figures import Figure, report
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -27,6 +27,7 @@ def main() -> int:
         models.detector_map50(),
         models.person_recall_5m(),
         *telemetry.measure(),
+        broker.autosave_ms(),
     ]
     return 0 if report(figures, RESULTS) else 1
 

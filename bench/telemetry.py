@@ -29,7 +29,7 @@ from edge.telemetry.agent import TelemetryAgent
 from edge.types import Perfusion, Vitals
 from tests.mosquitto import CountingRelay, Mosquitto
 
-__all__ = ["measure"]
+__all__ = ["measure", "vitals_payload"]
 
 SITE, CHAIR = "demo-hospital", "chair-01"
 USERS = {CHAIR: "bench-chair", "monitor": "bench-monitor"}
@@ -114,7 +114,8 @@ def _vehicle_payload(seq: int, samples: list[VehicleSample]) -> bytes:
     )
 
 
-def _vitals_payload(seq: int) -> bytes:
+def vitals_payload(seq: int) -> bytes:
+    """A patient message as a chair sends it (bench/broker.py queues these too)."""
     v = _vitals(seq)
     return encode(
         PatientMessage(
@@ -206,7 +207,7 @@ def measure() -> list[Figure]:
     """All telemetry figures from one broker."""
     with tempfile.TemporaryDirectory(prefix="chairlink-bench-mqtt-") as tmp:
         folder = Path(tmp)
-        broker = Mosquitto(folder / "broker", USERS)
+        broker = Mosquitto(folder / "broker", USERS, site=SITE)
         broker.start()
         try:
             # The machine's load drifts by 10 % between runs: alternate the two, five times,
@@ -223,7 +224,7 @@ def measure() -> list[Figure]:
         finally:
             broker.stop()
     topic = channel_topic(SITE, CHAIR, Channel.PATIENT)
-    payload = _vitals_payload(123_456)
+    payload = vitals_payload(123_456)
     return [
         Figure(
             "telemetry.samples_per_s",

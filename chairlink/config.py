@@ -188,13 +188,14 @@ class TelemetryConfig(_Frozen):
     """MQTT broker host name or address."""
 
     broker_port: Annotated[int, Field(ge=1, le=65535)] = 1883
-    """MQTT broker port (8883 is the usual one for TLS)."""
+    """MQTT broker port (the repo's broker: 8883 with TLS for chairs, 1883 on loopback only)."""
 
     username: str = ""
     """MQTT user name; empty means the chair id, as the broker's ACL expects."""
 
     password_file: str = ""
-    """File holding the MQTT password (from scripts/broker-users); empty for none."""
+    """File holding the MQTT password (from `chairlink broker users`); empty for none. The
+    repo's broker takes passwords on its loopback listener only; chairs use TLS certificates."""
 
     tls_ca_file: str = ""
     """CA certificate that signed the broker's; set to connect over TLS."""

@@ -8,7 +8,6 @@ monitor's own subscription for its SUBACK, a chair's for a message from that cha
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -73,13 +72,13 @@ class Monitor:
         self._refused: list[str] = []
         self._probes: set[bytes] = set()
         self._probe_count = 0
+        # A login each, as each of the hospital's monitor processes has: the broker makes the
+        # login the client id, and two monitors on one would throw each other off.
+        self.login, password = broker.monitor_login()
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            # One id each: two monitors on one id would throw each other off the broker.
-            client_id=f"monitor-test-{next(_INSTANCES)}",
-            protocol=mqtt.MQTTv5,
+            CallbackAPIVersion.VERSION2, client_id=self.login, protocol=mqtt.MQTTv5
         )
-        self.client.username_pw_set("monitor", USERS["monitor"])
+        self.client.username_pw_set(self.login, password)
         self.client.on_message = self._on_message
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe

@@ -1,8 +1,9 @@
-"""A real Mosquitto for the tests: the repo's config on a free port, users generated per run.
+"""A real Mosquitto for the tests: the repo's config on free ports, users generated per run.
 
 The broker runs as a child process with its own folder (config, ACL, password file,
-persistence), so tests can stop it, restart it on the same port with its persistent sessions,
-and never touch the machine's own broker.
+certificates, persistence), so tests can stop it, kill it, restart it on the same ports with
+its persistent sessions, and never touch the machine's own broker. Its ACL comes from
+``chairlink.broker``, as `chairlink broker users` writes a hospital's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+
+from chairlink.broker import BrokerUsers, acl_text, write_password_file
+from chairlink.config import IdentityConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "configs" / "mosquitto"
@@ -28,45 +33,69 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+MONITOR_POOL = tuple(f"monitor-{n}" for n in range(1, 9))
+"""Logins every test broker has for monitor processes, handed out one per ``Monitor``: one
+login is one session (the listeners bind the client id to the login)."""
+MONITOR_POOL_PASSWORD = "monitor-pool-secret"
+
+
 class Mosquitto:
-    """One broker process on 127.0.0.1 with the repo's config, ACL and given users."""
+    """One broker process on 127.0.0.1 with the repo's config, a generated ACL and given users."""
 
     def __init__(
         self,
         folder: Path,
         users: dict[str, str],
         *,
-        port: int | None = None,
+        site: str = "site-1",
+        sites: Mapping[str, str] | None = None,
+        monitors: tuple[str, ...] = ("monitor",),
         tls_clients: tuple[str, ...] = (),
         settings: dict[str, str] | None = None,
     ) -> None:
-        """``tls_clients``, if any, adds a TLS listener (``tls_port``) that logs clients in by
-        their certificate's common name; each named client gets a certificate in ``folder``.
-        ``settings`` replace lines of the repo's config by their option name."""
+        """``users`` maps each login to its password: those named in ``monitors`` are monitor
+        processes, every other (and every one of ``tls_clients``) is a chair of ``site`` (or of
+        its site in ``sites``). The ACL is
+        generated as `chairlink broker users` generates it, and ``MONITOR_POOL`` is added.
+
+        Both listeners of the repo's config run: plaintext on ``port``, TLS on ``tls_port``
+        (clients logged in by their certificate's common name; each of ``tls_clients`` gets a
+        certificate in ``folder``). ``settings`` replace lines of the repo's config by their
+        option name."""
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(mosquitto).exists():
             raise RuntimeError("mosquitto is not installed: `make test` installs it (make debs)")
         self.mosquitto = mosquitto
         self.folder = folder
-        self.port = port or free_port()
+        self.port = free_port()
+        self.tls_port = free_port()
         self.users = users
         self.process: subprocess.Popen[bytes] | None = None
+        self._monitor_logins = iter(MONITOR_POOL)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "data").mkdir(exist_ok=True)
-        passwd = folder / "passwd"
-        passwd.write_text("", encoding="utf-8")
-        for user, password in users.items():
-            subprocess.run(
-                ["mosquitto_passwd", "-b", str(passwd), user, password],
-                check=True,
-                capture_output=True,
-            )
-        shutil.copy(CONFIG / "chairlink.acl", folder / "acl")
+        chairs = tuple(
+            IdentityConfig(chair_id=login, site=(sites or {}).get(login, site))
+            for login in dict.fromkeys([*users, *tls_clients])
+            if login not in monitors
+        )
+        everyone = BrokerUsers(
+            chairs=chairs, monitors=(*(m for m in monitors if m in users), *MONITOR_POOL)
+        )
+        write_password_file(
+            folder / "passwd", {**users, **dict.fromkeys(MONITOR_POOL, MONITOR_POOL_PASSWORD)}
+        )
+        (folder / "acl").write_text(acl_text(everyone), encoding="utf-8")
+        _certificates(folder, tls_clients)
         config = (CONFIG / "chairlink.conf").read_text(encoding="utf-8")
         replacements = {
-            r"^password_file .*$": f"password_file {passwd}",
+            r"^password_file .*$": f"password_file {folder / 'passwd'}",
             r"^acl_file .*$": f"acl_file {folder / 'acl'}",
-            r"^listener 1883$": f"listener {self.port} 127.0.0.1",
+            r"^listener 1883 127\.0\.0\.1$": f"listener {self.port} 127.0.0.1",
+            r"^listener 8883$": f"listener {self.tls_port} 127.0.0.1",
+            r"^cafile .*$": f"cafile {folder / 'ca.crt'}",
+            r"^certfile .*$": f"certfile {folder / 'server.crt'}",
+            r"^keyfile .*$": f"keyfile {folder / 'server.key'}",
             r"^persistence_location .*$": f"persistence_location {folder / 'data'}/",
         }
         for option, value in (settings or {}).items():
@@ -77,17 +106,14 @@ class Mosquitto:
         # Run as whoever runs the tests: as root, Mosquitto would drop to its own user, who
         # cannot read the test's folder.
         config += f"\nuser {getpass.getuser()}\n"
-        self.tls_port = 0
-        if tls_clients:
-            self.tls_port = free_port()
-            _certificates(folder, tls_clients)
-            config += (
-                f"\nlistener {self.tls_port} 127.0.0.1\n"
-                f"cafile {folder / 'ca.crt'}\ncertfile {folder / 'server.crt'}\n"
-                f"keyfile {folder / 'server.key'}\nrequire_certificate true\n"
-                "use_identity_as_username true\n"
-            )
         (folder / "mosquitto.conf").write_text(config, encoding="utf-8")
+
+    def monitor_login(self) -> tuple[str, str]:
+        """A monitor process's login and password that no other process of this broker has."""
+        login = next(self._monitor_logins, None)
+        if login is None:
+            raise RuntimeError(f"more than {len(MONITOR_POOL)} monitors on one test broker")
+        return login, MONITOR_POOL_PASSWORD
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the broker and wait until it accepts connections."""
@@ -120,6 +146,13 @@ class Mosquitto:
                 self.process.wait()
         self.process = None
 
+    def kill(self) -> None:
+        """Kill the broker as a crash does (SIGKILL: what it has not saved is gone)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
     def log(self) -> str:
         """What the broker has logged."""
         path = self.folder / "mosquitto.log"
@@ -127,57 +160,21 @@ class Mosquitto:
 
 
 def _certificates(folder: Path, clients: tuple[str, ...]) -> None:
-    """A throwaway CA, a server certificate for 127.0.0.1, and a client certificate each."""
+    """A throwaway CA, a server certificate for 127.0.0.1, and a client certificate each, made
+    as docs/mqtt-contract.md says (EC P-256 keys: quick to make for every test broker)."""
 
     def openssl(*args: str) -> None:
         subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
 
-    openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=chairlink-test-ca",
-    )
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+            "-subj", "/CN=chairlink-test-ca")  # fmt: skip
     (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     for name, extra in [("server", ["-extfile", "san.ext"]), *((c, []) for c in clients)]:
         cn = "localhost" if name == "server" else name
-        openssl(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-            "-subj",
-            f"/CN={cn}",
-        )
-        openssl(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            f"{name}.crt",
-            "-days",
-            "2",
-            *extra,
-        )
+        openssl("req", *key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", *extra)  # fmt: skip
 
 
 class CountingRelay:

@@ -37,7 +37,8 @@ def test_the_readme_block_starts_a_broker_and_an_agent_that_connects(tmp_path: P
     script = block.replace(DEV_DIR, f"dir={shlex.quote(str(tmp_path / 'dev'))}").replace(
         ".venv/bin/chairlink", f"{shlex.quote(sys.executable)} -m chairlink"
     )
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    # dev-broker provisions its logins with this interpreter, as it would with .venv's.
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "PYTHON": sys.executable}
     shell = subprocess.Popen(
         ["bash", "-c", script],
         cwd=REPO,

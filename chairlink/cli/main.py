@@ -16,6 +16,7 @@ __all__ = ["build_parser", "main"]
 # noun -> (module that registers its verbs, one-line help)
 NOUNS: dict[str, tuple[str, str]] = {
     "bag": ("chairlink.cli.bag_cmd", "rosbag2 files: summarise them"),
+    "broker": ("chairlink.cli.broker_cmd", "the hospital's Mosquitto: logins and ACL"),
     "config": ("chairlink.cli.config_cmd", "check and show a chair configuration"),
     "edge": ("chairlink.cli.edge_cmd", "a chair without ROS: the telemetry agent on serial ports"),
     "firmware": ("chairlink.cli.firmware_cmd", "the motor MCU: simulator and link probe"),

@@ -33,7 +33,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     tail.add_argument("--host", default="localhost", help="broker host (default localhost)")
     tail.add_argument("--port", type=int, default=1883, help="broker port (default 1883)")
-    tail.add_argument("--user", default="monitor", help="MQTT user (default monitor)")
+    tail.add_argument(
+        "--user",
+        default="monitor",
+        help="MQTT login (default monitor); the broker makes it the client id, so a tail on a "
+        "monitor process's login throws that process off: give the tail a login of its own",
+    )
     tail.add_argument("--password-file", type=Path, help="file holding the MQTT password")
     tail.add_argument("--site", default="+", help="site id (default: all)")
     tail.add_argument("--chair", default="+", help="chair id (default: all)")

@@ -11,9 +11,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from tests.mosquitto import Mosquitto
+from tests.mqtt_client import Client
 
 USERS = {"chair-a": "secret-a", "chair-b": "secret-b", "monitor": "secret-m"}
 
@@ -24,50 +24,6 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
     b.start()
     yield b
     b.stop()
-
-
-class Client:
-    """A paho MQTT 5 client that records CONNACKs, PUBACK reason codes and messages."""
-
-    def __init__(self, broker: Mosquitto, user: str | None, password: str | None = None) -> None:
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"test-{user}", protocol=mqtt.MQTTv5
-        )
-        if user is not None:
-            self.client.username_pw_set(user, password or USERS[user])
-        self.connected = threading.Event()
-        self.connack: ReasonCode | None = None
-        self.acks: dict[int, ReasonCode] = {}
-        self.acked = threading.Condition()
-        self.messages: list[mqtt.MQTTMessage] = []
-        self.client.on_connect = self._on_connect
-        self.client.on_publish = self._on_publish
-        self.client.on_message = lambda _c, _u, m: self.messages.append(m)
-        self.client.connect("127.0.0.1", broker.port)
-        self.client.loop_start()
-
-    def _on_connect(
-        self, _c: mqtt.Client, _u: object, _f: object, rc: ReasonCode, _p: Properties | None
-    ) -> None:
-        self.connack = rc
-        self.connected.set()
-
-    def _on_publish(
-        self, _c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: Properties | None
-    ) -> None:
-        with self.acked:
-            self.acks[mid] = rc
-            self.acked.notify_all()
-
-    def publish(self, topic: str, payload: bytes = b"{}") -> ReasonCode:
-        info = self.client.publish(topic, payload, qos=1)
-        with self.acked:
-            assert self.acked.wait_for(lambda: info.mid in self.acks, 5.0)
-            return self.acks[info.mid]
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 def test_an_anonymous_client_is_refused(broker: Mosquitto) -> None:

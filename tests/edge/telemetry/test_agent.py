@@ -28,7 +28,7 @@ from chairlink.wire.payloads import (
     VehicleSample,
     decode_uplink,
 )
-from chairlink.wire.topics import Channel, CommandKind, command_topic
+from chairlink.wire.topics import Channel, CommandKind, channel_topic, command_topic
 from edge.telemetry.agent import TelemetryAgent
 from edge.telemetry.outbox import Outbox
 from edge.types import Perfusion, Vitals
@@ -544,7 +544,8 @@ def test_vitals_the_broker_refuses_stay_on_the_chair_and_raise_an_alarm(tmp_path
     broker = Mosquitto(tmp_path / "broker", USERS)
     acl = broker.folder / "acl"
     # An ACL mistake at the hospital: this chair may not write its patient channel.
-    text = acl.read_text(encoding="utf-8").replace("pattern write chairlink/v1/+/%u/patient\n", "")
+    line = f"topic write {channel_topic(SITE, CHAIR, Channel.PATIENT)}\n"
+    text = acl.read_text(encoding="utf-8").replace(line, "")
     assert text != acl.read_text(encoding="utf-8"), "the ACL names the patient channel"
     acl.write_text(text, encoding="utf-8")
     broker.start()
@@ -603,10 +604,10 @@ def test_tombstones_made_while_connected_go_out_too(
 def test_the_broker_refusing_events_raises_the_alarm_once(tmp_path: Path) -> None:
     broker = Mosquitto(tmp_path / "broker", USERS)
     acl = broker.folder / "acl"
-    acl.write_text(
-        acl.read_text(encoding="utf-8").replace("pattern write chairlink/v1/+/%u/event\n", ""),
-        encoding="utf-8",
-    )
+    line = f"topic write {channel_topic(SITE, CHAIR, Channel.EVENT)}\n"
+    text = acl.read_text(encoding="utf-8").replace(line, "")
+    assert text != acl.read_text(encoding="utf-8"), "the ACL names the event channel"
+    acl.write_text(text, encoding="utf-8")
     broker.start()
     shown: list[EventMessage] = []
     try:
