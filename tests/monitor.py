@@ -55,7 +55,6 @@ PROBE_TOPIC = f"{PREFIX}/{SITE}/monitor-probe/cmd/probe"
 """Where the monitor may write (a command topic) and that no chair reads: its probes go here."""
 TRIP_EXPIRY_S = 60
 """The MQTT 5 message expiry the monitor gives a trip (the contract asks for one)."""
-_INSTANCES = itertools.count(1)
 
 
 class Monitor:
