@@ -18,7 +18,7 @@ from tests.monitor import PROBE_TOPIC, Monitor
 from tests.mosquitto import Mosquitto
 from tests.wait import WAIT_S, wait_until
 
-USERS = {"chair-07": "chair-secret", "monitor": "monitor-secret"}
+USERS = {"chair-07": "chair-secret", "chair-08": "rogue-secret", "monitor": "monitor-secret"}
 
 
 def test_tail_prints_decoded_traffic_and_names_what_breaks_the_contract(tmp_path: Path) -> None:
@@ -75,11 +75,12 @@ def test_tail_prints_decoded_traffic_and_names_what_breaks_the_contract(tmp_path
             agent.event("incident", "bumper_touch", "low", "bumper touched")
             assert wait_until(lambda: agent.stats().outbox_messages == 0, 5)
             rogue = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-            rogue.username_pw_set("chair-07", USERS["chair-07"])
+            # Another chair of the site: chair-07's own login would take its session over.
+            rogue.username_pw_set("chair-08", USERS["chair-08"])
             rogue.connect("127.0.0.1", broker.port)
             rogue.loop_start()
             rogue.publish(
-                "chairlink/v1/site-1/chair-07/patient", b'{"v":1,"channel":"patient"}', qos=1
+                "chairlink/v1/site-1/chair-08/patient", b'{"v":1,"channel":"patient"}', qos=1
             ).wait_for_publish(5)
             rogue.loop_stop()
             rogue.disconnect()
