@@ -1,3 +1,3 @@
-"""Perception on the chair: ONNX obstacle models on onnxruntime, with pre- and post-processing."""
+"""Perception on the chair: lidar geometry, and ONNX obstacle models on onnxruntime."""
 
 __all__: list[str] = []
