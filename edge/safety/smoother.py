@@ -29,8 +29,8 @@ class SmootherConfig:
     Sources (docs/safety.md): the speeds, accelerations and emergency deceleration are the
     chair's DriveLimits (1.1 m/s indoor cap = the WHILL airport service's ~4 km/h, below the
     1.32 m/s mean walking speed; 0.5 m/s^2 and 1.2 m/s^2 are conservative picks, H-03). The
-    1.0 m/s^3 jerk is the reference table's a_max/jerk_max pick (not sourced; well below the
-    2.5-12.3 m/s^3 a TRB study tested on seated passengers). The angular jerk and emergency
+    1.0 m/s^3 jerk is an unsourced pick (docs/references.md), well below the 2.5-12.3 m/s^3 a
+    TRB study tested on seated passengers. The angular jerk and emergency
     angular deceleration scale the linear ones by the angular/linear acceleration ratio (2).
     """
 
