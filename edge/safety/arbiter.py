@@ -123,6 +123,10 @@ def _limit(value: float) -> float:
     return value if math.isfinite(value) and value > 0.0 else 0.0
 
 
+_KINDS = {"stamped": "future", "stale": "stale", "not finite": "not finite"}
+"""The start of each refusal message after "<name> command ", and the kind it is counted as."""
+
+
 def _check(name: str, command: DriveCommand | None, now_ns: int, timeout_ns: int) -> str | None:
     """Why ``command`` cannot drive now, or None when it is fresh and finite."""
     if command is None:
@@ -203,7 +207,7 @@ class Arbiter:
         """An arbiter with ``config``; nothing refused yet."""
         self.config = config
         self.rejected: Counter[str] = Counter()
-        """Refused inputs by kind ("teleop stale", "autonomy not finite", ...)."""
+        """Refused inputs by kind: "teleop stale", "autonomy not finite", "teleop future"..."""
 
     def step(
         self,
@@ -217,6 +221,8 @@ class Arbiter:
         """The command for this period (see ``arbitrate``), counting what was refused."""
         command = arbitrate(now_ns, stops, teleop, autonomy, limits=limits, config=self.config)
         for problem in command.rejected:
+            # Messages read "<name> command <kind> ..." (see _check).
             name, _, rest = problem.partition(" command ")
-            self.rejected[f"{name} {rest.split(' ')[0]}"] += 1
+            kind = next(k for k in _KINDS if rest.startswith(k))
+            self.rejected[f"{name} {_KINDS[kind]}"] += 1
         return command

@@ -89,7 +89,8 @@ def test_non_finite_and_future_commands_are_refused_and_counted() -> None:
     out = arbiter.step(NOW, [], None, DriveCommand(NOW + 1_000_000_000, 0.5, 0.0), limits=OPEN)
     assert out.source is CommandSource.NONE
     assert "in the future" in out.reason
-    assert arbiter.rejected == {"teleop not": 1, "autonomy stamped": 1}
+    arbiter.step(NOW, [], DriveCommand(STALE_NS, 0.3, 0.0), None, limits=OPEN)
+    assert arbiter.rejected == {"teleop not finite": 1, "autonomy future": 1, "teleop stale": 1}
 
 
 def test_limits_clamp_teleop_too_and_keep_the_sign() -> None:
