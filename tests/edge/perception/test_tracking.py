@@ -30,7 +30,7 @@ def test_a_walker_keeps_one_id_and_its_velocity_is_found_within_a_second() -> No
     rng = np.random.default_rng(7)
     tracker = Tracker()
     ids = set()
-    # Noise of an RPLidar-class scanner (0.01-0.02 m, shared/reference/physical-world.md); with
+    # Noise of an RPLidar-class scanner (0.01-0.02 m, docs/references.md); with
     # it, 195 seeds in 200 hold 0.1 m/s at every scan from 1 s to 3 s (0.03 m: about half).
     for k in range(31):
         x, y = -2.0 + 1.4 * k * 0.1, 1.0
