@@ -227,5 +227,12 @@ def test_the_verdict_is_never_clear_when_the_last_scan_is_older_than_its_timeout
         assert verdict.stop is not None
         assert verdict.lidar is LidarStatus.STALE
     if verdict.stop is None:
+        # Not a stop: some scan that really arrived, stamped no later than it arrived, is within
+        # the timeout its own period gives.
         assert verdict.scan_age_ns is not None
         assert 0 <= verdict.scan_age_ns <= verdict.scan_timeout_ns
+        config = watchdog.config
+        assert any(
+            s == now - verdict.scan_age_ns and s <= a and now - s <= config.scan_timeout_for(p)
+            for a, s, p in arrived
+        )
