@@ -126,8 +126,9 @@ class TrackerConfig:
             older adults 1.41 usual, 1.74 fast: Brown et al. 2015, docs/references.md) and
             takes a second or two to reach that speed or to turn: 0.7 m/s^2. Larger values
             follow turns sooner but let the velocity jitter with each noisy scan (1.5 m/s^2
-            gave about 0.1 m/s of velocity noise at 10 Hz); at 0.5 m/s^2 a walker stopping within half a second (2.8 m/s^2) fell out of
-            the gate and started a second track. At 0.7 both are met (tested).
+            gave about 0.1 m/s of velocity noise at 10 Hz); at 0.5 m/s^2 a walker stopping
+            within half a second (2.8 m/s^2) fell out of the gate and started a second track.
+            At 0.7 both are met (tested).
         measurement_std: Position noise of a detection, metres: a lidar cluster's centre moves
             a few centimetres as legs swing and beams fall on different points (beam noise alone
             is 0.01-0.02 m), so 0.05 m.
