@@ -10,42 +10,26 @@ import pytest
 from chairlink.config import ChairConfig
 from chairlink.errors import ConfigError
 from chairlink.ros_params import DYNAMIC_PARAMETERS
-from chairlink.wire.payloads import CancelCommand, TripCommand
-from chairlink.wire.topics import CommandKind
+from chairlink.wire.payloads import TripCommand
 from edge.trips.commands import (
     Assignment,
     TripAction,
     TripCommands,
     config_change,
 )
+from tests.edge.trips.orders import PATIENT, cancel, trip_order
 
-PATIENT = "pt-4e1b2c9d"
 OTHER = "pt-99aa77bb"
 _ids = itertools.count()
 
 
 def trip(trip_id: str = "trip-1", patient: str | None = PATIENT, **details: str) -> TripCommand:
-    return TripCommand(
-        v=1,
+    return trip_order(
+        trip_id,
+        patient,
         command_id=f"c-{next(_ids)}",
-        chair="chair-07",
-        issued_ns=0,
-        kind=CommandKind.TRIP,
-        trip_id=trip_id,
         origin=details.get("origin", "ward-a"),
         destination=details.get("destination", "x-ray"),
-        patient=patient,
-    )
-
-
-def cancel(trip_id: str = "trip-1") -> CancelCommand:
-    return CancelCommand(
-        v=1,
-        command_id=f"x-{trip_id}",
-        chair="chair-07",
-        issued_ns=0,
-        kind="cancel",
-        trip_id=trip_id,
     )
 
 

@@ -6,39 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from chairlink.wire.payloads import CancelCommand, TripCommand
-from chairlink.wire.topics import CommandKind
+from chairlink.wire.payloads import TripCommand
 from edge.trips.commands import Assignment, TripAction, TripCommands, repeat_answer
 from edge.trips.restore import NOT_RESTORED, RESTORED, Restore, Restored
 from edge.trips.store import TripStore
+from tests.edge.trips.orders import PATIENT, cancel, trip_order
 
-PATIENT = "pt-4e1b2c9d"
 WALL_NS = 1_764_380_000_000_000_000
 
 
 def trip(trip_id: str = "trip-1", patient: str | None = PATIENT) -> TripCommand:
-    return TripCommand(
-        v=1,
-        command_id=f"c-{trip_id}",
-        chair="chair-07",
-        issued_ns=WALL_NS,
-        kind=CommandKind.TRIP,
-        trip_id=trip_id,
-        origin="ward-a",
-        destination="x-ray",
-        patient=patient,
-    )
-
-
-def cancel(trip_id: str = "trip-1") -> CancelCommand:
-    return CancelCommand(
-        v=1,
-        command_id=f"x-{trip_id}",
-        chair="chair-07",
-        issued_ns=0,
-        kind="cancel",
-        trip_id=trip_id,
-    )
+    return trip_order(trip_id, patient, issued_ns=WALL_NS)
 
 
 class Clock:
