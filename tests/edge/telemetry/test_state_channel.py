@@ -11,13 +11,18 @@ import time
 from pathlib import Path
 from typing import Literal
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
 from chairlink.config import TelemetryConfig
 from chairlink.wire.payloads import StateMessage, encode
 from chairlink.wire.presence import current_state, state_order
 from chairlink.wire.topics import Channel
 from edge.telemetry.agent import TelemetryAgent
 from tests.edge.telemetry.kill import killed_after
-from tests.monitor import CHAIR, IDENTITY, Monitor, telemetry_config
+from tests.monitor import CHAIR, IDENTITY, PROBE_TOPIC, Monitor, telemetry_config
 from tests.mosquitto import CountingRelay, Mosquitto
 from tests.wait import WAIT_S, wait_until
 
@@ -128,12 +133,43 @@ def _online_in(incarnation: int, *views: StateMessage | None) -> None:
         assert (view.status, view.incarnation) == ("online", incarnation), view
 
 
-def _after_the_will_delay(since: float, config: TelemetryConfig, monitor: Monitor) -> None:
-    """Return once a will the broker held back since ``since`` would have reached the monitor.
+class _WillWitness:
+    """A second client with a will as delayed as the chair's, on a link of its own that
+    ``cut()`` breaks: its will reaching the monitor is the event that the chair's would have
+    by then (the broker sends due wills in the order they fell due)."""
 
-    An absence has no event to wait for: this waits out the delay, plus a second for the
-    broker's own timer, then for what the broker sent before to arrive."""
-    time.sleep(max(0.0, since + config.will_delay_s + 1.0 - time.monotonic()))
+    WILL = b"the witness's will"
+
+    def __init__(self, broker: Mosquitto, delay_s: int) -> None:
+        self._relay = CountingRelay(broker.port)
+        login, password = broker.monitor_login()
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=login, protocol=mqtt.MQTTv5
+        )
+        self._client.username_pw_set(login, password)
+        will = Properties(PacketTypes.WILLMESSAGE)  # type: ignore[no-untyped-call]
+        will.WillDelayInterval = delay_s
+        self._client.will_set(PROBE_TOPIC, self.WILL, qos=1, properties=will)
+        connect = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        connect.SessionExpiryInterval = 10 * delay_s  # longer than the delay: the will waits
+        self._client.connect("127.0.0.1", self._relay.port, properties=connect)
+        self._client.loop_start()
+        assert wait_until(self._client.is_connected, WAIT_S), "the witness did not connect"
+
+    def cut(self) -> None:
+        """Break the witness's link with no DISCONNECT: its will falls due after the delay."""
+        self._client.loop_stop()
+        self._relay.cut()
+
+    def close(self) -> None:
+        self._client.loop_stop()
+        self._relay.close()
+
+
+def _after_the_will_delay(witness: _WillWitness, monitor: Monitor) -> None:
+    """Return once a will the broker held back since just before ``witness`` was cut would
+    have reached the monitor: the witness's own will has, and what came before it too."""
+    assert wait_until(lambda: monitor.probed(witness.WILL), WAIT_S), "no will from the witness"
     monitor.barrier()
 
 
@@ -142,18 +178,21 @@ def test_a_quick_reconnect_says_no_offline(
 ) -> None:
     relay = CountingRelay(broker.port)
     config = telemetry_config(broker, tmp_path, broker_port=relay.port, will_delay_s=5)
+    witness = _WillWitness(broker, config.will_delay_s)
     try:
         with TelemetryAgent(IDENTITY, config):
             first = _wait_view(monitor, "online")
             cut_at, cut_ns = time.monotonic(), time.time_ns()
             relay.cut()  # both ends see the link die; the agent is back after its 1 s backoff
+            witness.cut()
             again = _wait_view(monitor, "online", made_after_ns=cut_ns)
             assert time.monotonic() - cut_at < config.will_delay_s, "reconnected too late"
-            _after_the_will_delay(cut_at, config, monitor)
+            _after_the_will_delay(witness, monitor)
             assert [s.status for s in _states(monitor)].count("offline") == 0
             assert again.incarnation > first.incarnation
             _online_in(again.incarnation, _view(monitor), _retained_view(broker))
     finally:
+        witness.close()
         relay.close()
 
 
@@ -161,17 +200,20 @@ def test_an_agent_restarted_at_once_after_a_kill_says_no_offline(
     broker: Mosquitto, monitor: Monitor, tmp_path: Path
 ) -> None:
     config = telemetry_config(broker, tmp_path, will_delay_s=5)
+    witness = _WillWitness(broker, config.will_delay_s)
     with killed_after(_agent_until_killed, config):
         first = _wait_view(monitor, "online")
     killed_at, killed_ns = time.monotonic(), time.time_ns()
+    witness.cut()
     with TelemetryAgent(IDENTITY, config):
         again = _wait_view(monitor, "online", made_after_ns=killed_ns)
         assert time.monotonic() - killed_at < config.will_delay_s, "restarted too late"
-        _after_the_will_delay(killed_at, config, monitor)
+        _after_the_will_delay(witness, monitor)
         # The killed process's session was resumed within its will's delay: no stale offline,
         # neither seen nor left retained behind the new online.
         assert [s.status for s in _states(monitor)].count("offline") == 0
         assert again.incarnation > first.incarnation
         _online_in(again.incarnation, _view(monitor), _retained_view(broker))
+    witness.close()
     stopped = _wait_view(monitor, "offline", newer_than=again)
     assert stopped.incarnation == again.incarnation
