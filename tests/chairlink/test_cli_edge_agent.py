@@ -35,6 +35,21 @@ pytestmark = pytest.mark.pty
 PATIENT = "pt-5d6e7f80"
 
 
+def _trip_9() -> TripCommand:
+    """Trip 9 with PATIENT aboard, issued now."""
+    return TripCommand(
+        v=1,
+        command_id="c-trip-9",
+        chair=CHAIR,
+        issued_ns=time.time_ns(),
+        kind=CommandKind.TRIP,
+        trip_id="trip-9",
+        origin="ward-b",
+        destination="theatre-2",
+        patient=PATIENT,
+    )
+
+
 def chair_yaml(tmp_path: Path, broker: Mosquitto, mcu: str, oximeter: str) -> Path:
     (tmp_path / "chair.pw").write_text(USERS[CHAIR], encoding="utf-8")
     config = {
@@ -83,19 +98,7 @@ def test_the_agent_runs_on_the_serial_ports_and_stops_cleanly_on_sigterm(tmp_pat
             )
 
         assert wait_until(lambda: vehicle_samples() >= 5, 10)
-        monitor.command(
-            TripCommand(
-                v=1,
-                command_id="c-trip-9",
-                chair=CHAIR,
-                issued_ns=time.time_ns(),
-                kind=CommandKind.TRIP,
-                trip_id="trip-9",
-                origin="ward-b",
-                destination="theatre-2",
-                patient=PATIENT,
-            )
-        )
+        monitor.command(_trip_9())
 
         def readings() -> list[PatientMessage]:
             return [m for m in monitor.of(Channel.PATIENT) if isinstance(m, PatientMessage)]
@@ -149,17 +152,7 @@ def test_a_chair_killed_mid_trip_takes_it_up_again_or_ends_it_with_an_event(
     oximeter = OximeterSimulator(
         lambda now: Vitals(now, "", 95.0, 81.0, Perfusion.GOOD, False), link=tmp_path / "ttyOXI"
     )
-    trip = TripCommand(
-        v=1,
-        command_id="c-trip-9",
-        chair=CHAIR,
-        issued_ns=time.time_ns(),
-        kind=CommandKind.TRIP,
-        trip_id="trip-9",
-        origin="ward-b",
-        destination="theatre-2",
-        patient=PATIENT,
-    )
+    trip = _trip_9()
     first = f"trip trip-9 assigned; vitals as {PATIENT}"
 
     def since(start_ns: int, channel: Channel) -> list[UplinkMessage]:
